@@ -1,0 +1,136 @@
+/* Allocation.
+ *
+ *   malloc ── crowd_malloc: pop the current page's free list  (fast, inline)
+ *               └─ crowd_alloc_slow                            (this file)
+ *                    ├─ first call of the thread: crowd_heap_for_thread (heap.c)
+ *                    ├─ extend the current page / collect remote frees (page.c)
+ *                    └─ refill: fullest queued page of the class
+ *                         → a full page with remote frees waiting
+ *                         → the fullest abandoned page (heap.c)
+ *                         → a page from the fullest area (area.c)
+ *          └─ size > 128 KiB: crowd_huge_alloc (huge.c)
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+CROWD_EXPORT void *crowd_malloc(size_t size) {
+  struct heap *heap = crowd_thread_heap;
+  if (likely(size <= CROWD_SMALL_MAX)) {
+    unsigned size_class = crowd_size_class(size);
+    struct page *page = heap->current[size_class];
+    struct block *block = page->free;
+    if (likely(block != NULL)) {
+      page->free = block->next;
+      page->used++;
+      block->check = 0;
+      return block;
+    }
+    return crowd_alloc_slow(heap, size_class);
+  }
+  return crowd_huge_alloc(size, 0, false);
+}
+CROWD_EXPORT void *malloc(size_t size) __attribute__((alias("crowd_malloc")));
+
+static void *page_pop(struct page *page) {
+  struct block *block = page->free;
+  if (block) {
+    page->free = block->next;
+    page->used++;
+    block->check = 0;
+    return block;
+  }
+  return crowd_page_extend(page);
+}
+
+/* Crowding, page level.  The fullest bucket wins: pages are ranked by live
+ * blocks, not bytes, because any block is about as likely to be freed as
+ * any other, so a page with few blocks is the one that empties soonest if
+ * left alone.  Within the bucket the lowest address wins (among the first
+ * few), which packs the heap toward the start of its areas. */
+static struct page *take_fullest_queued(struct heap *heap, unsigned size_class) {
+  struct heap_class *hc = &heap->classes[size_class];
+  if (!hc->bucket_mask) return NULL;
+  unsigned b = 31u - (unsigned)__builtin_clz(hc->bucket_mask);
+  struct page *best = hc->bucket[b].head;
+  unsigned looked = 0;
+  for (struct page *page = best; page && looked < 8; page = page->next, looked++)
+    if ((uintptr_t)page < (uintptr_t)best) best = page;
+  crowd_heap_unqueue(heap, best);
+  return best;
+}
+
+/* Full pages learn of frees from other threads only when their owner
+ * looks: check a few of them, oldest first, before taking a new page. */
+static struct page *take_full_with_remote_frees(struct heap *heap, unsigned size_class) {
+  struct heap_class *hc = &heap->classes[size_class];
+  unsigned looked = 0;
+  for (struct page *page = hc->full.head; page && looked < 4; page = page->next, looked++) {
+    if (atomic_load_explicit(&page->thread_free, memory_order_relaxed)) {
+      crowd_heap_unqueue(heap, page);
+      crowd_page_collect(page);
+      return page;
+    }
+  }
+  /* Rotate so the next look starts further along. */
+  struct page *head = hc->full.head;
+  if (head && head->next) {
+    crowd_list_remove(&hc->full, head);
+    struct page *tail = hc->full.head;
+    while (tail->next) tail = tail->next;
+    tail->next = head;
+    head->prev = tail;
+  }
+  return NULL;
+}
+
+static void make_current(struct heap *heap, struct page *page) {
+  page->state = PAGE_CURRENT;
+  page->heap = heap;
+  /* While fuller pages of the class wait with room, a current page that
+   * drains to its last eighth is set aside so it can empty (free.c). */
+  page->floor = heap->classes[page->size_class].bucket_mask > 1 ? crowd_bucket_floor(page, 1) : 1;
+  heap->current[page->size_class] = page;
+}
+
+CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
+  if (heap == &crowd_empty_heap) {
+    heap = crowd_heap_for_thread();
+    if (!heap) { errno = ENOMEM; return NULL; }
+  }
+  struct page *page = heap->current[size_class];
+  if (page != &crowd_empty_page) {
+    void *block = page_pop(page);
+    if (block) return block;
+    if (crowd_page_collect(page)) return page_pop(page);
+    /* Used up: every block is live. */
+    page->state = PAGE_FULL;
+    page->floor = page->capacity;
+    crowd_list_push(&heap->classes[size_class].full, page);
+    heap->current[size_class] = &crowd_empty_page;
+  }
+  page = take_fullest_queued(heap, size_class);
+  if (!page) page = take_full_with_remote_frees(heap, size_class);
+  if (!page) page = crowd_abandoned_take(size_class, heap);
+  if (!page) page = crowd_area_take_page(size_class);
+  if (!page) { errno = ENOMEM; return NULL; }
+  make_current(heap, page);
+  void *block = page_pop(page);
+  if (!block) { errno = ENOMEM; return NULL; } /* cannot happen: the page had room */
+  return block;
+}
+
+/* malloc for a known class (aligned allocations). */
+void *crowd_alloc_class(unsigned size_class) {
+  struct heap *heap = crowd_thread_heap;
+  struct page *page = heap->current[size_class];
+  struct block *block = page->free;
+  if (block) {
+    page->free = block->next;
+    page->used++;
+    block->check = 0;
+    return block;
+  }
+  return crowd_alloc_slow(heap, size_class);
+}

@@ -1,0 +1,219 @@
+/* Areas: 4 MiB reservations carved into 64 KiB slots, and the pages the
+ * heaps take from them.  Everything here runs under crowd_area_lock, on
+ * page refill and page return only (once per page's worth of blocks).
+ *
+ * Crowding, area level: a new page comes from the area that already has
+ * the most slots in use, so that the sparse areas get no new pages, empty
+ * out and are unmapped.  Within an area, a slot that is still resident is
+ * preferred to one already given back (no page faults), then the lowest
+ * address (keeps the heap compact toward the start of the area). */
+#include <string.h>
+
+#include "internal.h"
+
+pthread_mutex_t crowd_area_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic uint64_t crowd_area_registry[REGISTRY_BITS / 64];
+
+static struct area *area_list; /* by address, lowest first */
+
+void crowd_area_register(uintptr_t area, bool on) {
+  uintptr_t index = area >> AREA_SHIFT;
+  uint64_t bit = (uint64_t)1 << (index & 63);
+  if (on) atomic_fetch_or_explicit(&crowd_area_registry[index >> 6], bit, memory_order_release);
+  else atomic_fetch_and_explicit(&crowd_area_registry[index >> 6], ~bit, memory_order_release);
+}
+
+static uint64_t run_mask(unsigned span) {
+  return span >= 64 ? ~0ull : (((uint64_t)1 << span) - 1);
+}
+
+static void area_link(struct area *area) {
+  struct area **link = &area_list, *prev = NULL;
+  while (*link && (uintptr_t)*link < (uintptr_t)area) { prev = *link; link = &(*link)->next; }
+  area->next = *link;
+  area->prev = prev;
+  if (*link) (*link)->prev = area;
+  *link = area;
+}
+
+static void area_unlink(struct area *area) {
+  if (area->prev) area->prev->next = area->next;
+  else area_list = area->next;
+  if (area->next) area->next->prev = area->prev;
+}
+
+static struct area *area_new(void) {
+  struct area *area = crowd_os_map_aligned(AREA_SIZE, AREA_SIZE, NULL);
+  if (!area) return NULL;
+  area->kind = AREA_PAGES;
+  area->used_slots = 0;
+  area->free_mask = ~1ull; /* slot 0 is the header */
+  area->released_mask = 0;
+  area->empty_since_ms = 0;
+  for (unsigned s = 0; s < SLOTS_PER_AREA; s++) {
+    area->slot_page[s] = (uint8_t)s;
+    area->pages[s].slot = (uint8_t)s;
+    area->pages[s].state = PAGE_FREE;
+  }
+  area_link(area);
+  crowd_area_register((uintptr_t)area, true);
+  COUNTER_ADD(areas_mapped, 1);
+  COUNTER_ADD(areas_live, 1);
+  COUNTER_ADD(mapped_bytes, AREA_SIZE);
+  return area;
+}
+
+/* Lowest slot starting a run of span free slots, preferring runs with no
+ * released slot.  Returns 0 (the header slot, never free) if none. */
+static unsigned area_find_run(const struct area *area, unsigned span) {
+  uint64_t want = run_mask(span);
+  unsigned fallback = 0;
+  for (unsigned s = 1; s + span <= SLOTS_PER_AREA; s++) {
+    if (((area->free_mask >> s) & want) != want) continue;
+    if (((area->released_mask >> s) & want) == 0) return s;
+    if (!fallback) fallback = s;
+  }
+  return fallback;
+}
+
+struct page *crowd_area_take_page(unsigned size_class) {
+  unsigned span = crowd_classes[size_class].span;
+  pthread_mutex_lock(&crowd_area_lock);
+  struct area *best = NULL;
+  unsigned best_slot = 0;
+  for (struct area *area = area_list; area; area = area->next) {
+    if (best && area->used_slots <= best->used_slots) continue;
+    if (__builtin_popcountll(area->free_mask) < (int)span) continue;
+    unsigned slot = area_find_run(area, span);
+    if (slot) { best = area; best_slot = slot; }
+  }
+  if (!best) {
+    best = area_new();
+    if (!best) { pthread_mutex_unlock(&crowd_area_lock); return NULL; }
+    best_slot = 1;
+  }
+  uint64_t run = run_mask(span) << best_slot;
+  bool zero = true;
+  for (unsigned s = best_slot; s < best_slot + span; s++) {
+    struct page *slot_page = &best->pages[s];
+    if (slot_page->released) COUNTER_SUB(pages_free_released, 1);
+    else if (slot_page->freed_at_ms) COUNTER_SUB(pages_free_resident, 1);
+    if (slot_page->dirty) zero = false;
+    slot_page->dirty = 1;
+    slot_page->released = 0;
+    slot_page->freed_at_ms = 0;
+    best->slot_page[s] = (uint8_t)best_slot;
+  }
+  best->free_mask &= ~run;
+  best->released_mask &= ~run;
+  best->used_slots += span;
+  struct page *page = &best->pages[best_slot];
+  page->span = (uint8_t)span;
+  page->state = PAGE_CURRENT;
+  crowd_page_init(page, size_class, zero);
+  COUNTER_ADD(pages_in_use, 1);
+  pthread_mutex_unlock(&crowd_area_lock);
+  return page;
+}
+
+/* A page with no live block goes back to its area.  Nothing is released
+ * here: the purge (release.c, or the next refill) gives it back after the
+ * delay, so a class that empties and refills a page does not fault. */
+void crowd_area_return_page(struct page *page) {
+  struct area *area = crowd_page_area(page);
+  uint64_t now = crowd_os_now_ms();
+  pthread_mutex_lock(&crowd_area_lock);
+  unsigned first = page->slot, span = page->span;
+  for (unsigned s = first; s < first + span; s++) {
+    struct page *slot_page = &area->pages[s];
+    slot_page->state = PAGE_FREE;
+    slot_page->heap = NULL;
+    slot_page->released = 0;
+    slot_page->freed_at_ms = now ? now : 1;
+    area->slot_page[s] = (uint8_t)s;
+  }
+  area->free_mask |= run_mask(span) << first;
+  area->used_slots -= span;
+  if (area->used_slots == 0) area->empty_since_ms = now;
+  COUNTER_SUB(pages_in_use, 1);
+  COUNTER_ADD(pages_free_resident, span);
+  pthread_mutex_unlock(&crowd_area_lock);
+  crowd_release_wake();
+}
+
+/* Releases free slots that have waited out the delay (all of them with
+ * force), coalescing neighbours into one madvise, and unmaps areas that
+ * have been empty that long.  Returns the bytes released; *next_due_ms
+ * says when the next slot comes due (0: nothing waiting). */
+size_t crowd_area_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
+  int64_t delay = crowd_options.purge_delay_ms;
+  if (delay < 0 && !force) { if (next_due_ms) *next_due_ms = 0; return 0; }
+  uint64_t due_limit = force ? UINT64_MAX : (now >= (uint64_t)delay ? now - (uint64_t)delay : 0);
+  uint64_t next_due = 0;
+  size_t released = 0;
+  pthread_mutex_lock(&crowd_area_lock);
+  struct area *area = area_list;
+  while (area) {
+    struct area *next = area->next;
+    if (area->used_slots == 0 && (force || area->empty_since_ms <= due_limit) && area_list->next) {
+      /* Whole area empty: give it all back.  The last area stays mapped
+       * (its free slots are still released below), so a program hovering
+       * at one area's worth does not map and unmap it over and over. */
+      area_unlink(area);
+      crowd_area_register((uintptr_t)area, false);
+      for (unsigned s = 1; s < SLOTS_PER_AREA; s++) {
+        struct page *slot_page = &area->pages[s];
+        if (slot_page->released) COUNTER_SUB(pages_free_released, 1);
+        else if (slot_page->freed_at_ms) COUNTER_SUB(pages_free_resident, 1);
+      }
+      crowd_os_unmap(area, AREA_SIZE);
+      released += AREA_SIZE;
+      COUNTER_ADD(areas_unmapped, 1);
+      COUNTER_SUB(areas_live, 1);
+      COUNTER_SUB(mapped_bytes, AREA_SIZE);
+      area = next;
+      continue;
+    }
+    uint64_t candidates = area->free_mask & ~area->released_mask;
+    unsigned s = 1;
+    while (s < SLOTS_PER_AREA) {
+      struct page *slot_page = &area->pages[s];
+      bool due = (candidates >> s & 1) && slot_page->freed_at_ms && (force || slot_page->freed_at_ms <= due_limit);
+      if ((candidates >> s & 1) && slot_page->freed_at_ms && !due) {
+        uint64_t at = slot_page->freed_at_ms + (uint64_t)delay;
+        if (!next_due || at < next_due) next_due = at;
+      }
+      if (!due) { s++; continue; }
+      unsigned run_end = s;
+      while (run_end < SLOTS_PER_AREA && (candidates >> run_end & 1) && area->pages[run_end].freed_at_ms &&
+             (force || area->pages[run_end].freed_at_ms <= due_limit))
+        run_end++;
+      size_t bytes = (size_t)(run_end - s) << SLOT_SHIFT;
+      if (crowd_os_release((char *)area + ((size_t)s << SLOT_SHIFT), bytes)) {
+        for (unsigned r = s; r < run_end; r++) {
+          area->pages[r].released = 1;
+          if (!crowd_options.purge_free) area->pages[r].dirty = 0;
+          area->released_mask |= (uint64_t)1 << r;
+        }
+        COUNTER_SUB(pages_free_resident, run_end - s);
+        COUNTER_ADD(pages_free_released, run_end - s);
+        released += bytes;
+      }
+      s = run_end;
+    }
+    if (area->used_slots == 0 && area_list->next) {
+      uint64_t at = area->empty_since_ms + (uint64_t)(delay > 0 ? delay : 0);
+      if (!next_due || at < next_due) next_due = at;
+    }
+    area = next;
+  }
+  pthread_mutex_unlock(&crowd_area_lock);
+  if (next_due_ms) *next_due_ms = next_due;
+  return released;
+}
+
+void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg) {
+  pthread_mutex_lock(&crowd_area_lock);
+  for (struct area *area = area_list; area; area = area->next) fn(area, arg);
+  pthread_mutex_unlock(&crowd_area_lock);
+}

@@ -1,0 +1,104 @@
+/* Freeing.
+ *
+ *   free ── crowd_free: find the page from the address, check the pointer,
+ *            push on the page's free list                     (fast, inline)
+ *            ├─ another thread's page: crowd_free_remote (atomic push)
+ *            ├─ used fell below the page's floor: crowd_free_slow
+ *            │     (re-bucket, set a drained page aside, return an empty
+ *            │      page to its area, which releases it after the delay)
+ *            ├─ huge block: crowd_huge_free (huge.c)
+ *            └─ not a crowd pointer / double free: report and abort
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static inline struct page *page_of(struct area *area, const void *p) {
+  unsigned slot = (unsigned)(((uintptr_t)p - (uintptr_t)area) >> SLOT_SHIFT);
+  return &area->pages[area->slot_page[slot]];
+}
+
+CROWD_EXPORT void crowd_free(void *p) {
+  if (unlikely(p == NULL)) return;
+  uintptr_t area_address = crowd_area_of(p);
+  if (unlikely(!crowd_area_registered(area_address))) { crowd_free_foreign(p); return; }
+  struct area *area = (struct area *)area_address;
+  if (unlikely(area->kind != AREA_PAGES)) { crowd_huge_free((struct huge *)area, p); return; }
+  struct page *page = page_of(area, p);
+  /* The pointer must be the start of a block the page has handed out. */
+  uint64_t offset = (uint64_t)((char *)p - crowd_page_start(area, page));
+  uint64_t index = (offset * page->reciprocal) >> 40;
+  if (unlikely(index * page->block_size != offset || offset >= page->bump)) { crowd_free_foreign(p); return; }
+  struct block *block = p;
+  if (unlikely(block->check == (crowd_cookie ^ (uintptr_t)p))) crowd_fatal("double free", p);
+  if (unlikely(page->heap != crowd_thread_heap)) { crowd_free_remote(page, block); return; }
+  block->next = page->free;
+  block->check = crowd_cookie ^ (uintptr_t)p;
+  page->free = block;
+  if (unlikely(--page->used < page->floor)) crowd_free_slow(page, p);
+}
+CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));
+
+CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
+  if (page->state == PAGE_FREE) crowd_free_foreign(block);
+  block->check = crowd_cookie ^ (uintptr_t)block;
+  struct block *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  do {
+    block->next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, block, memory_order_release,
+                                                  memory_order_relaxed));
+  if (page->heap == NULL) crowd_release_wake(); /* abandoned: the sweep may return it */
+}
+
+CROWD_COLD void crowd_free_foreign(void *p) {
+  crowd_fatal("free of a pointer crowd did not hand out (or already freed)", p);
+}
+
+CROWD_NOINLINE void crowd_free_slow(struct page *page, void *p) {
+  struct heap *heap = page->heap;
+  unsigned size_class = page->size_class;
+  struct heap_class *hc = &heap->classes[size_class];
+  if (page->state == PAGE_CURRENT) {
+    if (page->used == 0) {
+      /* The class's only page with room stays: a malloc/free loop must not
+       * take and return a page each time round.  Otherwise it goes back. */
+      if (hc->bucket_mask == 0) { page->floor = 0; return; }
+      heap->current[size_class] = &crowd_empty_page;
+      crowd_area_return_page(page);
+      return;
+    }
+    if ((hc->bucket_mask & ~1u) == 0) { page->floor = 1; return; }
+    /* Drained to its last eighth while fuller pages wait with room: set it
+     * aside so that it can empty; the next malloc takes the fullest. */
+    heap->current[size_class] = &crowd_empty_page;
+    crowd_heap_queue(heap, page);
+    return;
+  }
+  crowd_heap_unqueue(heap, page);
+  if (page->used == 0) {
+    page->state = PAGE_FREE;
+    crowd_area_return_page(page);
+    return;
+  }
+  crowd_heap_queue(heap, page);
+}
+
+void crowd_free_sized(void *p, size_t size) { crowd_free(p); }
+void crowd_free_aligned_sized(void *p, size_t alignment, size_t size) { crowd_free(p); }
+CROWD_EXPORT void free_sized(void *p, size_t size) __attribute__((alias("crowd_free_sized")));
+CROWD_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
+    __attribute__((alias("crowd_free_aligned_sized")));
+
+/* Bytes usable in the block at p (validating it like free does). */
+size_t crowd_block_size(const void *p) {
+  uintptr_t area_address = crowd_area_of(p);
+  if (!crowd_area_registered(area_address)) crowd_fatal("pointer crowd did not hand out", p);
+  struct area *area = (struct area *)area_address;
+  if (area->kind != AREA_PAGES) return crowd_huge_usable((const struct huge *)area);
+  struct page *page = page_of(area, p);
+  uint64_t offset = (uint64_t)((const char *)p - crowd_page_start(area, page));
+  uint64_t index = (offset * page->reciprocal) >> 40;
+  if (page->state == PAGE_FREE || index * page->block_size != offset || offset >= page->bump)
+    crowd_fatal("pointer crowd did not hand out", p);
+  return page->block_size;
+}

@@ -1,0 +1,203 @@
+/* Thread heaps: each thread allocates from pages it owns, with no lock.
+ *
+ * A heap keeps, per size class, the page it allocates from (current), the
+ * pages with room sorted into occupancy buckets, and its full pages.  When
+ * a thread exits its pages are abandoned: empty ones go back to their area,
+ * the rest wait on a per-class list until another thread adopts them (or
+ * the release thread finds them emptied by frees from other threads). */
+#include <string.h>
+
+#include "internal.h"
+
+pthread_mutex_t crowd_heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct heap *heap_list;
+static pthread_key_t heap_key;
+static bool heap_key_ready;
+
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct page_list abandoned[CLASS_COUNT];
+
+struct page crowd_empty_page;
+struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
+__thread struct heap *crowd_thread_heap __attribute__((tls_model("initial-exec"))) = &crowd_empty_heap;
+
+static void heap_thread_exit(void *value) {
+  struct heap *heap = value;
+  if (heap && heap != &crowd_empty_heap) crowd_heap_abandon(heap);
+  crowd_thread_heap = &crowd_empty_heap;
+}
+
+static void heap_key_init(void) {
+  if (!heap_key_ready && pthread_key_create(&heap_key, heap_thread_exit) == 0) heap_key_ready = true;
+}
+
+/* Called on a thread's first allocation.  Takes a parked heap if one is
+ * there, else maps a new one (heaps are never unmapped: remote frees may
+ * still compare against their address). */
+struct heap *crowd_heap_for_thread(void) {
+  crowd_ensure_init();
+  struct heap *heap = crowd_thread_heap;
+  if (heap != &crowd_empty_heap) return heap;
+  pthread_mutex_lock(&crowd_heap_lock);
+  heap_key_init();
+  for (struct heap *h = heap_list; h; h = h->next_heap)
+    if (!h->live) { heap = h; break; }
+  if (heap == &crowd_empty_heap) {
+    heap = crowd_os_map(sizeof(struct heap));
+    if (!heap) { pthread_mutex_unlock(&crowd_heap_lock); return NULL; }
+    heap->next_heap = heap_list;
+    heap_list = heap;
+  } else {
+    COUNTER_SUB(heaps_abandoned, 1);
+  }
+  for (unsigned c = 0; c < CLASS_COUNT; c++) heap->current[c] = &crowd_empty_page;
+  memset(heap->classes, 0, sizeof heap->classes);
+  heap->live = 1;
+  heap->thread = pthread_self();
+  COUNTER_ADD(heaps_live, 1);
+  pthread_mutex_unlock(&crowd_heap_lock);
+  crowd_thread_heap = heap;
+  /* pthread_setspecific may allocate for high key numbers: the heap is
+   * already installed, so that allocation takes the normal path. */
+  if (heap_key_ready) pthread_setspecific(heap_key, heap);
+  return heap;
+}
+
+void crowd_heap_queue(struct heap *heap, struct page *page) {
+  struct heap_class *hc = &heap->classes[page->size_class];
+  unsigned b = crowd_page_bucket(page);
+  page->state = PAGE_QUEUED;
+  page->bucket = (uint8_t)b;
+  page->floor = crowd_bucket_floor(page, b);
+  crowd_list_push(&hc->bucket[b], page);
+  hc->bucket_mask |= 1u << b;
+}
+
+void crowd_heap_unqueue(struct heap *heap, struct page *page) {
+  struct heap_class *hc = &heap->classes[page->size_class];
+  if (page->state == PAGE_QUEUED) {
+    crowd_list_remove(&hc->bucket[page->bucket], page);
+    if (!hc->bucket[page->bucket].head) hc->bucket_mask &= ~(1u << page->bucket);
+  } else if (page->state == PAGE_FULL) {
+    crowd_list_remove(&hc->full, page);
+  }
+}
+
+/* Leaves the page to whoever comes next: empty pages go back to the area,
+ * others to the abandoned list of their class. */
+static void page_abandon(struct page *page) {
+  crowd_page_collect(page);
+  if (page->used == 0) { crowd_area_return_page(page); return; }
+  page->heap = NULL;
+  page->state = PAGE_ABANDONED;
+  pthread_mutex_lock(&abandoned_lock);
+  crowd_list_push(&abandoned[page->size_class], page);
+  pthread_mutex_unlock(&abandoned_lock);
+}
+
+void crowd_heap_abandon(struct heap *heap) {
+  for (unsigned c = 0; c < CLASS_COUNT; c++) {
+    struct heap_class *hc = &heap->classes[c];
+    struct page *current = heap->current[c];
+    heap->current[c] = &crowd_empty_page;
+    if (current != &crowd_empty_page) page_abandon(current);
+    for (unsigned b = 0; b < BUCKET_COUNT; b++)
+      while (hc->bucket[b].head) {
+        struct page *page = hc->bucket[b].head;
+        crowd_list_remove(&hc->bucket[b], page);
+        page_abandon(page);
+      }
+    while (hc->full.head) {
+      struct page *page = hc->full.head;
+      crowd_list_remove(&hc->full, page);
+      page_abandon(page);
+    }
+    hc->bucket_mask = 0;
+  }
+  pthread_mutex_lock(&crowd_heap_lock);
+  heap->live = 0;
+  COUNTER_SUB(heaps_live, 1);
+  COUNTER_ADD(heaps_abandoned, 1);
+  pthread_mutex_unlock(&crowd_heap_lock);
+}
+
+/* Adopts the fullest abandoned page of the class (crowding again: the
+ * sparse ones are left to empty). */
+struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
+  if (!abandoned[size_class].head) return NULL; /* racy peek; the lock decides */
+  pthread_mutex_lock(&abandoned_lock);
+  struct page *best = NULL;
+  unsigned looked = 0;
+  for (struct page *page = abandoned[size_class].head; page && looked < 16; page = page->next, looked++)
+    if (!best || page->used > best->used) best = page;
+  if (best) {
+    crowd_list_remove(&abandoned[size_class], best);
+    best->heap = heap;
+    best->state = PAGE_CURRENT;
+  }
+  pthread_mutex_unlock(&abandoned_lock);
+  if (best) crowd_page_collect(best);
+  return best;
+}
+
+/* Returns abandoned pages that frees from other threads have emptied. */
+void crowd_abandoned_sweep(void) {
+  for (unsigned c = 0; c < CLASS_COUNT; c++) {
+    if (!abandoned[c].head) continue;
+    pthread_mutex_lock(&abandoned_lock);
+    struct page *page = abandoned[c].head;
+    while (page) {
+      struct page *next = page->next;
+      crowd_page_collect(page);
+      if (page->used == 0) {
+        crowd_list_remove(&abandoned[c], page);
+        pthread_mutex_unlock(&abandoned_lock);
+        crowd_area_return_page(page);
+        pthread_mutex_lock(&abandoned_lock);
+        next = abandoned[c].head; /* the list may have changed meanwhile */
+      }
+      page = next;
+    }
+    pthread_mutex_unlock(&abandoned_lock);
+  }
+}
+
+/* Gives back the empty pages this heap holds as its current pages. */
+size_t crowd_heap_trim(struct heap *heap) {
+  size_t bytes = 0;
+  if (heap == &crowd_empty_heap) return 0;
+  for (unsigned c = 0; c < CLASS_COUNT; c++) {
+    struct page *page = heap->current[c];
+    if (page == &crowd_empty_page) continue;
+    crowd_page_collect(page);
+    if (page->used == 0) {
+      heap->current[c] = &crowd_empty_page;
+      bytes += (size_t)page->span << SLOT_SHIFT;
+      crowd_area_return_page(page);
+    }
+  }
+  return bytes;
+}
+
+void crowd_heap_foreach(void (*fn)(struct heap *, void *), void *arg) {
+  pthread_mutex_lock(&crowd_heap_lock);
+  for (struct heap *h = heap_list; h; h = h->next_heap) fn(h, arg);
+  pthread_mutex_unlock(&crowd_heap_lock);
+}
+
+/* In a forked child only the forking thread exists: every other heap's
+ * pages are abandoned so that the child can reuse them. */
+void crowd_heap_after_fork_child(void) {
+  struct heap *self = crowd_thread_heap;
+  for (struct heap *h = heap_list; h; h = h->next_heap)
+    if (h->live && h != self) crowd_heap_abandon(h);
+}
+
+void crowd_heap_fork_lock(void) {
+  pthread_mutex_lock(&crowd_heap_lock);
+  pthread_mutex_lock(&abandoned_lock);
+}
+void crowd_heap_fork_unlock(void) {
+  pthread_mutex_unlock(&abandoned_lock);
+  pthread_mutex_unlock(&crowd_heap_lock);
+}

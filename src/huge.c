@@ -1,0 +1,226 @@
+/* Huge blocks (above 128 KiB): each its own mapping, aligned to the area
+ * size so that free() finds the header the same way it finds an area's.
+ *
+ *   [header, 4 KiB][user bytes ...]      user = base + user_offset
+ *
+ * realloc grows them with mremap (in place, or moved to a new reserved
+ * range without copying).  Freed mappings are kept in a small cache for a
+ * program that allocates the same large sizes again and again (no
+ * mmap/munmap and no page faults each time); the release thread unmaps
+ * what the cache holds once the purge delay has passed. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct huge *huge_cache; /* most recently freed first */
+static size_t huge_cache_bytes;
+
+static size_t user_offset_for(size_t alignment) {
+  if (alignment <= OS_PAGE) return OS_PAGE;
+  return alignment <= AREA_SIZE ? alignment : AREA_SIZE;
+}
+
+/* Maps need bytes at a base aligned to the area size such that
+ * base + offset is aligned to alignment. */
+static char *huge_reserve(size_t need, size_t alignment) {
+  if (alignment <= AREA_SIZE) return crowd_os_map_aligned(need, AREA_SIZE, NULL);
+  if (need + alignment < need) return NULL;
+  char *raw = crowd_os_map_aligned(need + alignment, AREA_SIZE, NULL);
+  if (!raw) return NULL;
+  uintptr_t user = ((uintptr_t)raw + AREA_SIZE + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  char *base = (char *)(user - AREA_SIZE);
+  size_t head = (size_t)(base - raw);
+  if (head) crowd_os_unmap(raw, head);
+  size_t tail = need + alignment - head - need;
+  if (tail) crowd_os_unmap(base + need, tail);
+  COUNTER_SUB(released_bytes, head + tail); /* trimming, not a release */
+  return base;
+}
+
+static void *huge_install(char *base, size_t need, size_t offset, size_t alignment) {
+  struct huge *huge = (struct huge *)base;
+  huge->kind = AREA_HUGE;
+  huge->map_size = need;
+  huge->user_offset = offset;
+  huge->alignment = alignment;
+  huge->check = crowd_cookie ^ (uintptr_t)base;
+  crowd_area_register((uintptr_t)base, true);
+  COUNTER_ADD(huge_live_bytes, need);
+  COUNTER_ADD(huge_live_count, 1);
+  COUNTER_ADD(mapped_bytes, need);
+  return base + offset;
+}
+
+static struct huge *cache_take(size_t need) {
+  if (!huge_cache) return NULL;
+  pthread_mutex_lock(&huge_lock);
+  struct huge *best = NULL;
+  for (struct huge *h = huge_cache; h; h = h->next)
+    if (h->map_size >= need && h->map_size - need <= need / 4 && (!best || h->map_size < best->map_size))
+      best = h;
+  if (best) {
+    if (best->prev) best->prev->next = best->next;
+    else huge_cache = best->next;
+    if (best->next) best->next->prev = best->prev;
+    huge_cache_bytes -= best->map_size;
+    COUNTER_SUB(huge_cached_bytes, best->map_size);
+  }
+  pthread_mutex_unlock(&huge_lock);
+  return best;
+}
+
+void *crowd_huge_alloc(size_t size, size_t alignment, bool zero) {
+  if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+  crowd_ensure_init();
+  size_t offset = user_offset_for(alignment);
+  size_t need = (size + offset + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+  if (need < size) { errno = ENOMEM; return NULL; }
+  if (offset == OS_PAGE) {
+    struct huge *cached = cache_take(need);
+    if (cached) {
+      cached->check = crowd_cookie ^ (uintptr_t)cached;
+      COUNTER_ADD(huge_live_bytes, cached->map_size);
+      COUNTER_ADD(huge_live_count, 1);
+      char *user = (char *)cached + cached->user_offset;
+      if (zero) memset(user, 0, size);
+      return user;
+    }
+  }
+  char *base = huge_reserve(need, alignment);
+  if (!base) { errno = ENOMEM; return NULL; }
+  return huge_install(base, need, offset, alignment);
+}
+
+size_t crowd_huge_usable(const struct huge *huge) {
+  return huge->map_size - huge->user_offset;
+}
+
+static void huge_unmap(struct huge *huge) {
+  size_t size = huge->map_size;
+  crowd_area_register((uintptr_t)huge, false);
+  COUNTER_SUB(mapped_bytes, size);
+  crowd_os_unmap(huge, size);
+}
+
+void crowd_huge_free(struct huge *huge, void *p) {
+  if (huge->kind != AREA_HUGE || (char *)huge + huge->user_offset != (char *)p)
+    crowd_fatal("free of a pointer crowd did not hand out", p);
+  if (huge->check != (crowd_cookie ^ (uintptr_t)huge)) crowd_fatal("double free", p);
+  huge->check = 0;
+  COUNTER_SUB(huge_live_bytes, huge->map_size);
+  COUNTER_SUB(huge_live_count, 1);
+  bool cacheable = huge->user_offset == OS_PAGE && huge->map_size <= crowd_options.huge_cache_max &&
+                   crowd_options.purge_delay_ms != 0;
+  if (!cacheable) { huge_unmap(huge); return; }
+  struct huge *evict = NULL;
+  pthread_mutex_lock(&huge_lock);
+  huge->freed_at_ms = crowd_os_now_ms();
+  huge->prev = NULL;
+  huge->next = huge_cache;
+  if (huge_cache) huge_cache->prev = huge;
+  huge_cache = huge;
+  huge_cache_bytes += huge->map_size;
+  COUNTER_ADD(huge_cached_bytes, huge->map_size);
+  /* Over budget: drop the oldest. */
+  while (huge_cache_bytes > crowd_options.huge_cache_max) {
+    struct huge *oldest = huge_cache;
+    while (oldest->next) oldest = oldest->next;
+    if (oldest->prev) oldest->prev->next = NULL;
+    else huge_cache = NULL;
+    huge_cache_bytes -= oldest->map_size;
+    COUNTER_SUB(huge_cached_bytes, oldest->map_size);
+    oldest->next = evict;
+    evict = oldest;
+  }
+  pthread_mutex_unlock(&huge_lock);
+  while (evict) {
+    struct huge *next = evict->next;
+    huge_unmap(evict);
+    evict = next;
+  }
+  crowd_release_wake();
+}
+
+void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {
+  if (huge->kind != AREA_HUGE || (char *)huge + huge->user_offset != (char *)p)
+    crowd_fatal("realloc of a pointer crowd did not hand out", p);
+  if (huge->check != (crowd_cookie ^ (uintptr_t)huge)) crowd_fatal("realloc of a freed pointer", p);
+  size_t offset = huge->user_offset;
+  size_t need = (size + offset + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+  if (need < size || size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+  size_t old = huge->map_size;
+  if (need <= old) {
+    /* Shrinking: give back the tail once it is worth a syscall. */
+    if (old - need >= old / 4) {
+      crowd_os_shrink(huge, old, need);
+      huge->map_size = need;
+      COUNTER_SUB(huge_live_bytes, old - need);
+      COUNTER_SUB(mapped_bytes, old - need);
+    }
+    return p;
+  }
+  /* Grow by at least an eighth so that a string grown byte by byte does
+   * not call mremap each time. */
+  size_t grown = old + old / 8;
+  if (need < grown) need = (grown + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+  if (crowd_os_remap(huge, old, need, NULL)) {
+    huge->map_size = need;
+  } else {
+    char *target = huge_reserve(need, huge->alignment);
+    if (!target) { errno = ENOMEM; return NULL; }
+    if (!crowd_os_remap(huge, old, need, target)) {
+      crowd_os_unmap(target, need);
+      errno = ENOMEM;
+      return NULL;
+    }
+    crowd_area_register((uintptr_t)huge, false);
+    huge = (struct huge *)target;
+    huge->map_size = need;
+    huge->check = crowd_cookie ^ (uintptr_t)huge;
+    crowd_area_register((uintptr_t)huge, true);
+  }
+  COUNTER_ADD(huge_live_bytes, need - old);
+  COUNTER_ADD(mapped_bytes, need - old);
+  return (char *)huge + offset;
+}
+
+/* Unmaps cached mappings freed longer ago than the delay (all with force). */
+size_t crowd_huge_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
+  int64_t delay = crowd_options.purge_delay_ms;
+  size_t released = 0;
+  uint64_t next_due = 0;
+  struct huge *evict = NULL;
+  pthread_mutex_lock(&huge_lock);
+  struct huge *h = huge_cache;
+  while (h) {
+    struct huge *next = h->next;
+    bool due = force || (delay >= 0 && h->freed_at_ms + (uint64_t)delay <= now);
+    if (due) {
+      if (h->prev) h->prev->next = h->next;
+      else huge_cache = h->next;
+      if (h->next) h->next->prev = h->prev;
+      huge_cache_bytes -= h->map_size;
+      COUNTER_SUB(huge_cached_bytes, h->map_size);
+      h->next = evict;
+      evict = h;
+    } else if (delay >= 0) {
+      uint64_t at = h->freed_at_ms + (uint64_t)delay;
+      if (!next_due || at < next_due) next_due = at;
+    }
+    h = next;
+  }
+  pthread_mutex_unlock(&huge_lock);
+  while (evict) {
+    struct huge *next = evict->next;
+    released += evict->map_size;
+    huge_unmap(evict);
+    evict = next;
+  }
+  if (next_due_ms) *next_due_ms = next_due;
+  return released;
+}
+
+void crowd_huge_fork_lock(void) { pthread_mutex_lock(&huge_lock); }
+void crowd_huge_fork_unlock(void) { pthread_mutex_unlock(&huge_lock); }

@@ -1,0 +1,280 @@
+/* crowd internals: every structure and the inline helpers the fast paths use.
+ *
+ * Memory layout
+ *   area   4 MiB, aligned to 4 MiB, reserved with mmap.  Slot 0 holds the
+ *          area header and the page descriptors (metadata never lives in
+ *          the user's blocks); slots 1..63 are 64 KiB each.
+ *   page   a run of 1..16 slots holding blocks of one size class: the
+ *          seed note's "miniheap".  Its descriptor sits in the area header.
+ *   huge   a block above CROWD_SMALL_MAX: its own 4 MiB-aligned mapping,
+ *          one header page, then the user's bytes.
+ *
+ * Any crowd pointer p maps to its area header with (p - 1) & ~AREA_MASK (no
+ * user block starts at offset 0 of an area), and the registry bitmap says
+ * whether that address really is a crowd area, so free() can tell a foreign
+ * pointer from ours before reading anything. */
+#ifndef CROWD_INTERNAL_H
+#define CROWD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crowd.h"
+
+#define CROWD_HIDDEN __attribute__((visibility("hidden")))
+#define CROWD_EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define CROWD_NOINLINE __attribute__((noinline))
+#define CROWD_COLD __attribute__((cold, noinline))
+
+#define AREA_SHIFT 22
+#define AREA_SIZE ((uintptr_t)1 << AREA_SHIFT)
+#define AREA_MASK (AREA_SIZE - 1)
+#define SLOT_SHIFT 16
+#define SLOT_SIZE ((size_t)1 << SLOT_SHIFT)
+#define SLOTS_PER_AREA 64
+#define OS_PAGE 4096
+#define MAX_SPAN_SLOTS 16
+
+#define CROWD_SMALL_MAX ((size_t)128 * 1024)
+#define CLASS_COUNT 88
+#define CROWD_MIN_ALIGN 16
+
+/* 47-bit user address space: one registry bit per 4 MiB. */
+#define ADDRESS_BITS 47
+#define REGISTRY_BITS ((uintptr_t)1 << (ADDRESS_BITS - AREA_SHIFT))
+
+/* Occupancy buckets for crowding: bucket b holds pages with
+ * used/capacity in [b/8, (b+1)/8).  Full pages sit on their own list. */
+#define BUCKET_COUNT 8
+
+struct heap;
+
+struct block {
+  struct block *next;
+  uintptr_t check; /* cookie ^ address while the block is free */
+};
+
+enum page_state {
+  PAGE_FREE = 0,   /* slot(s) belong to the area, no class */
+  PAGE_CURRENT,    /* its heap allocates from it */
+  PAGE_QUEUED,     /* in an occupancy bucket of its heap */
+  PAGE_FULL,       /* every block handed out */
+  PAGE_ABANDONED,  /* its thread exited; waits for adoption */
+};
+
+/* A page descriptor.  The first cache line is what malloc/free touch. */
+struct page {
+  struct block *free;     /* blocks ready to hand out */
+  uint32_t used;          /* live blocks, as the owner sees them */
+  uint32_t floor;         /* free(): used < floor sends us to the slow path */
+  struct heap *heap;      /* owner; NULL when abandoned or free */
+  uint32_t block_size;
+  uint32_t bump;          /* offset of the first never-handed-out byte */
+  uint64_t reciprocal;    /* 2^40 / block_size, rounded up: offset -> index */
+  uint32_t capacity;      /* blocks the page holds */
+  uint8_t size_class;
+  uint8_t span;           /* slots */
+  uint8_t state;          /* enum page_state */
+  uint8_t bucket;
+  uint8_t is_zero;        /* untouched memory beyond bump reads as zero */
+  uint8_t slot;           /* index of its first slot in the area */
+  uint8_t subpages_released; /* some free 4 KiB sub-pages were given back */
+  uint8_t dirty;          /* PAGE_FREE slot: memory may hold old bytes */
+  _Atomic(struct block *) thread_free; /* frees from other threads */
+  /* second line: slow-path bookkeeping */
+  struct page *next, *prev;   /* bucket / full / abandoned list */
+  uint64_t freed_at_ms;       /* PAGE_FREE: when it was freed */
+  uint8_t released;           /* PAGE_FREE: given back to the kernel */
+} __attribute__((aligned(64)));
+
+enum area_kind { AREA_PAGES = 0x5041, AREA_HUGE = 0x4855 };
+
+struct area {
+  uint32_t kind;
+  uint32_t used_slots;         /* slots in pages of a class */
+  uint64_t free_mask;          /* bit s: slot s is free */
+  uint64_t released_mask;      /* bit s: free slot s was given back */
+  uint64_t empty_since_ms;     /* when used_slots fell to 0 */
+  struct area *next, *prev;    /* all areas, by address */
+  uint8_t slot_page[SLOTS_PER_AREA]; /* slot -> first slot of its page */
+  struct page pages[SLOTS_PER_AREA];
+};
+
+/* Header of a huge block's mapping (4 KiB, in front of the user's bytes). */
+struct huge {
+  uint32_t kind;               /* AREA_HUGE */
+  uint32_t pad;
+  size_t map_size;             /* bytes mapped from base */
+  size_t user_offset;          /* user pointer = base + user_offset */
+  size_t alignment;            /* alignment asked for (for mremap moves) */
+  struct huge *next, *prev;    /* live list or cache */
+  uint64_t freed_at_ms;
+  uintptr_t check;             /* cookie ^ base while the block is live */
+};
+
+struct page_list {
+  struct page *head;
+};
+
+struct heap_class {
+  struct page_list bucket[BUCKET_COUNT];
+  struct page_list full;
+  uint32_t bucket_mask;
+  uint32_t full_scan;          /* how many full pages to look at for remote frees */
+};
+
+struct heap {
+  struct page *current[CLASS_COUNT]; /* the fast path reads only this */
+  struct heap_class classes[CLASS_COUNT];
+  struct heap *next_heap;            /* all heaps (live and parked) */
+  uint32_t live;                     /* a thread uses it */
+  pthread_t thread;
+};
+
+struct class_info {
+  uint32_t size;
+  uint32_t span;        /* slots per page */
+  uint32_t capacity;    /* blocks per page */
+  uint64_t reciprocal;
+};
+
+/* ---- globals ---- */
+CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
+CROWD_HIDDEN extern uintptr_t crowd_cookie;
+CROWD_HIDDEN extern struct heap crowd_empty_heap;
+CROWD_HIDDEN extern struct page crowd_empty_page;
+CROWD_HIDDEN extern _Atomic uint64_t crowd_area_registry[REGISTRY_BITS / 64];
+extern __thread struct heap *crowd_thread_heap
+    __attribute__((tls_model("initial-exec"))) CROWD_HIDDEN;
+
+/* ---- size classes ---- */
+static inline unsigned crowd_size_class(size_t size) {
+  if (likely(size <= 128)) return (unsigned)((size - (size != 0)) >> 4);
+  size_t m = size - 1;
+  unsigned k = 63u - (unsigned)__builtin_clzl(m);
+  return 8u + (k - 7u) * 8u + (unsigned)((m >> (k - 3u)) & 7u);
+}
+CROWD_HIDDEN void crowd_sizeclass_init(void);
+
+/* ---- registry ---- */
+static inline bool crowd_area_registered(uintptr_t area) {
+  uintptr_t index = area >> AREA_SHIFT;
+  if (unlikely(index >= REGISTRY_BITS)) return false;
+  uint64_t word = atomic_load_explicit(&crowd_area_registry[index >> 6], memory_order_relaxed);
+  return (word >> (index & 63)) & 1;
+}
+CROWD_HIDDEN void crowd_area_register(uintptr_t area, bool on);
+
+static inline uintptr_t crowd_area_of(const void *p) {
+  return ((uintptr_t)p - 1) & ~AREA_MASK;
+}
+static inline char *crowd_page_start(struct area *area, struct page *page) {
+  return (char *)area + ((size_t)page->slot << SLOT_SHIFT);
+}
+static inline struct area *crowd_page_area(struct page *page) {
+  return (struct area *)((uintptr_t)page & ~AREA_MASK);
+}
+
+/* ---- init and options (init.c, options.c) ---- */
+struct crowd_options {
+  int64_t purge_delay_ms;  /* -1: never */
+  int purge_free;          /* 1: MADV_FREE instead of MADV_DONTNEED */
+  int release_thread;      /* start the idle release thread */
+  int verbose;
+  int show_stats;
+  size_t huge_cache_max;   /* bytes of freed huge mappings kept */
+};
+CROWD_HIDDEN extern struct crowd_options crowd_options;
+CROWD_HIDDEN extern _Atomic int crowd_init_state; /* 0 none, 1 running, 2 done */
+CROWD_HIDDEN void crowd_init_slow(void);
+static inline void crowd_ensure_init(void) {
+  if (unlikely(atomic_load_explicit(&crowd_init_state, memory_order_acquire) != 2))
+    crowd_init_slow();
+}
+CROWD_HIDDEN void crowd_options_load(void);
+CROWD_HIDDEN void crowd_options_print(void);
+
+/* ---- os.c: the only file that calls mmap/madvise/munmap ---- */
+CROWD_HIDDEN void *crowd_os_map_aligned(size_t size, size_t alignment, size_t *out_mapped);
+CROWD_HIDDEN void *crowd_os_map(size_t size);
+CROWD_HIDDEN void crowd_os_unmap(void *p, size_t size);
+CROWD_HIDDEN bool crowd_os_release(void *p, size_t size); /* purge per options */
+CROWD_HIDDEN void *crowd_os_remap(void *old, size_t old_size, size_t new_size, void *fixed_target);
+CROWD_HIDDEN bool crowd_os_shrink(void *p, size_t old_size, size_t new_size);
+CROWD_HIDDEN uint64_t crowd_os_now_ms(void);
+CROWD_HIDDEN void crowd_os_random(void *buf, size_t size);
+
+/* ---- message.c ---- */
+CROWD_HIDDEN void crowd_message(const char *fmt, ...);
+CROWD_HIDDEN __attribute__((noreturn)) void crowd_fatal(const char *what, const void *p);
+CROWD_HIDDEN size_t crowd_format(char *buf, size_t cap, const char *fmt, ...);
+CROWD_HIDDEN size_t crowd_vformat(char *buf, size_t cap, const char *fmt, __builtin_va_list ap);
+
+/* ---- area.c: pages out of areas, guarded by crowd_area_lock ---- */
+CROWD_HIDDEN extern pthread_mutex_t crowd_area_lock;
+CROWD_HIDDEN struct page *crowd_area_take_page(unsigned size_class);
+CROWD_HIDDEN void crowd_area_return_page(struct page *page);
+CROWD_HIDDEN size_t crowd_area_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
+CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg);
+
+/* ---- page.c ---- */
+CROWD_HIDDEN void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero);
+CROWD_HIDDEN void *crowd_page_extend(struct page *page);
+CROWD_HIDDEN uint32_t crowd_page_collect(struct page *page);
+CROWD_HIDDEN unsigned crowd_page_bucket(const struct page *page);
+CROWD_HIDDEN uint32_t crowd_bucket_floor(const struct page *page, unsigned bucket);
+CROWD_HIDDEN void crowd_list_push(struct page_list *list, struct page *page);
+CROWD_HIDDEN void crowd_list_remove(struct page_list *list, struct page *page);
+
+/* ---- heap.c ---- */
+CROWD_HIDDEN struct heap *crowd_heap_for_thread(void);
+CROWD_HIDDEN void crowd_heap_abandon(struct heap *heap);
+CROWD_HIDDEN struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap);
+CROWD_HIDDEN void crowd_abandoned_sweep(void);
+CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
+CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
+CROWD_HIDDEN void crowd_heap_foreach(void (*fn)(struct heap *, void *), void *arg);
+CROWD_HIDDEN size_t crowd_heap_trim(struct heap *heap);
+CROWD_HIDDEN void crowd_heap_after_fork_child(void);
+CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;
+
+/* ---- alloc.c / free.c slow paths ---- */
+CROWD_HIDDEN void *crowd_alloc_slow(struct heap *heap, unsigned size_class);
+CROWD_HIDDEN void *crowd_alloc_class(unsigned size_class);
+CROWD_HIDDEN void crowd_free_slow(struct page *page, void *p);
+CROWD_HIDDEN void crowd_free_remote(struct page *page, struct block *block);
+CROWD_HIDDEN void crowd_free_foreign(void *p);
+CROWD_HIDDEN size_t crowd_block_size(const void *p);
+CROWD_HIDDEN void *crowd_alloc_aligned(size_t alignment, size_t size);
+
+/* ---- huge.c ---- */
+CROWD_HIDDEN void *crowd_huge_alloc(size_t size, size_t alignment, bool zero);
+CROWD_HIDDEN void crowd_huge_free(struct huge *huge, void *p);
+CROWD_HIDDEN void *crowd_huge_realloc(struct huge *huge, void *p, size_t size);
+CROWD_HIDDEN size_t crowd_huge_usable(const struct huge *huge);
+CROWD_HIDDEN size_t crowd_huge_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
+
+/* ---- release.c ---- */
+CROWD_HIDDEN void crowd_release_wake(void);
+CROWD_HIDDEN void crowd_release_after_fork_child(void);
+CROWD_HIDDEN size_t crowd_release_now(bool force);
+
+/* ---- stats.c: counters kept with relaxed atomics off the fast path ---- */
+struct crowd_counters {
+  _Atomic uint64_t released_bytes, purge_calls, areas_mapped, areas_unmapped,
+      areas_live, huge_live_bytes, huge_live_count, huge_cached_bytes,
+      pages_free_resident, pages_free_released, pages_in_use, heaps_live,
+      heaps_abandoned, release_wakeups, mapped_bytes;
+};
+CROWD_HIDDEN extern struct crowd_counters crowd_counters;
+#define COUNTER_ADD(name, v) atomic_fetch_add_explicit(&crowd_counters.name, (uint64_t)(v), memory_order_relaxed)
+#define COUNTER_SUB(name, v) atomic_fetch_sub_explicit(&crowd_counters.name, (uint64_t)(v), memory_order_relaxed)
+#define COUNTER_GET(name) atomic_load_explicit(&crowd_counters.name, memory_order_relaxed)
+CROWD_HIDDEN void crowd_stats_print_at_exit(void);
+
+#endif

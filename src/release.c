@@ -1,0 +1,119 @@
+#define _GNU_SOURCE
+/* Giving memory back while the program is idle.
+ *
+ * Frees only mark pages free with a timestamp (area.c); this thread wakes
+ * when something became free, sleeps until the oldest free page has waited
+ * out the purge delay, releases what is due and sleeps again — with no
+ * timeout at all when nothing is waiting, so an idle program with nothing
+ * to give back costs no wake-ups.  It is started on the first page free
+ * (not at load: many short programs never need it), blocks all signals so
+ * the program's signals go to the program's threads, and is started again
+ * lazily in a forked child.  CROWD_RELEASE_THREAD=0 turns it off; purging
+ * then happens on the allocator's own slow paths and in malloc_trim. */
+#include <signal.h>
+
+#include "internal.h"
+
+static pthread_mutex_t release_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t release_cond = PTHREAD_COND_INITIALIZER;
+static _Atomic int release_state;   /* 0 not started, 1 starting/running, 2 cannot run */
+static _Atomic int release_sleeping; /* waiting with no timeout */
+static bool release_pending;
+
+/* One pass: everything due now.  Returns when the next item comes due. */
+static uint64_t release_pass(uint64_t now, bool force, size_t *released) {
+  uint64_t due_area = 0, due_huge = 0;
+  crowd_abandoned_sweep();
+  size_t bytes = crowd_area_purge(now, force, &due_area);
+  bytes += crowd_huge_purge(now, force, &due_huge);
+  if (released) *released = bytes;
+  if (!due_area) return due_huge;
+  if (!due_huge) return due_area;
+  return due_area < due_huge ? due_area : due_huge;
+}
+
+static void *release_main(void *arg) {
+  pthread_setname_np(pthread_self(), "crowd-release");
+  pthread_mutex_lock(&release_lock);
+  for (;;) {
+    release_pending = false;
+    pthread_mutex_unlock(&release_lock);
+    COUNTER_ADD(release_wakeups, 1);
+    uint64_t next_due = release_pass(crowd_os_now_ms(), false, NULL);
+    pthread_mutex_lock(&release_lock);
+    if (release_pending) continue;
+    if (!next_due) {
+      atomic_store(&release_sleeping, 1);
+      pthread_cond_wait(&release_cond, &release_lock);
+      atomic_store(&release_sleeping, 0);
+    } else {
+      /* A few ms late is fine: it lets neighbouring pages come due together. */
+      uint64_t wake = next_due + 5;
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+      uint64_t wait_ms = wake > now ? wake - now : 1;
+      ts.tv_sec += (time_t)(wait_ms / 1000);
+      ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+      pthread_cond_timedwait(&release_cond, &release_lock, &ts);
+    }
+  }
+  return NULL;
+}
+
+static void release_start(void) {
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&release_state, &expected, 1)) return;
+  static pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_destroy(&release_cond);
+  pthread_cond_init(&release_cond, &attr);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t thread_attr;
+  pthread_attr_init(&thread_attr);
+  pthread_attr_setdetachstate(&thread_attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&thread_attr, 64 * 1024);
+  pthread_t thread;
+  if (pthread_create(&thread, &thread_attr, release_main, NULL) != 0) atomic_store(&release_state, 2);
+  pthread_attr_destroy(&thread_attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Something became free.  Cheap when the thread is awake already. */
+void crowd_release_wake(void) {
+  if (crowd_options.purge_delay_ms < 0) return;
+  if (crowd_options.purge_delay_ms == 0 || !crowd_options.release_thread) {
+    /* No thread: release what is due right here (free path, no lock held). */
+    release_pass(crowd_os_now_ms(), false, NULL);
+    return;
+  }
+  int state = atomic_load_explicit(&release_state, memory_order_relaxed);
+  if (state == 0) { release_start(); return; }
+  if (state == 2) { release_pass(crowd_os_now_ms(), false, NULL); return; }
+  if (atomic_load_explicit(&release_sleeping, memory_order_relaxed)) {
+    pthread_mutex_lock(&release_lock);
+    release_pending = true;
+    pthread_cond_signal(&release_cond);
+    pthread_mutex_unlock(&release_lock);
+  }
+}
+
+size_t crowd_release_now(bool force) {
+  size_t released = crowd_heap_trim(crowd_thread_heap);
+  size_t purged = 0;
+  release_pass(crowd_os_now_ms(), force, &purged);
+  return released + purged;
+}
+
+void crowd_release_fork_lock(void) { pthread_mutex_lock(&release_lock); }
+void crowd_release_fork_unlock(void) { pthread_mutex_unlock(&release_lock); }
+
+void crowd_release_after_fork_child(void) {
+  atomic_store(&release_state, 0);
+  atomic_store(&release_sleeping, 0);
+  release_pending = false;
+}
