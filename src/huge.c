@@ -111,8 +111,12 @@ void crowd_huge_free(struct huge *huge, void *p) {
   huge->check = 0;
   COUNTER_SUB(huge_live_bytes, huge->map_size);
   COUNTER_SUB(huge_live_count, 1);
-  bool cacheable = huge->user_offset == OS_PAGE && huge->map_size <= crowd_options.huge_cache_max &&
-                   crowd_options.purge_delay_ms != 0;
+  /* The cache may hold at most a quarter of what the program has live in
+   * huge blocks (plus 8 MiB), so it never inflates the peak much. */
+  size_t budget = 8u << 20;
+  budget += COUNTER_GET(huge_live_bytes) / 4;
+  if (budget > crowd_options.huge_cache_max) budget = crowd_options.huge_cache_max;
+  bool cacheable = huge->user_offset == OS_PAGE && huge->map_size <= budget && crowd_options.purge_delay_ms != 0;
   if (!cacheable) { huge_unmap(huge); return; }
   struct huge *evict = NULL;
   pthread_mutex_lock(&huge_lock);
@@ -124,7 +128,7 @@ void crowd_huge_free(struct huge *huge, void *p) {
   huge_cache_bytes += huge->map_size;
   COUNTER_ADD(huge_cached_bytes, huge->map_size);
   /* Over budget: drop the oldest. */
-  while (huge_cache_bytes > crowd_options.huge_cache_max) {
+  while (huge_cache_bytes > budget) {
     struct huge *oldest = huge_cache;
     while (oldest->next) oldest = oldest->next;
     if (oldest->prev) oldest->prev->next = NULL;

@@ -21,12 +21,19 @@ static _Atomic int release_sleeping; /* waiting with no timeout */
 static bool release_pending;
 
 /* One pass: everything due now.  Returns when the next item comes due. */
+static __thread bool in_release_pass __attribute__((tls_model("initial-exec")));
+
 static uint64_t release_pass(uint64_t now, bool force, size_t *released) {
   uint64_t due_area = 0, due_huge = 0;
+  if (released) *released = 0;
+  /* Returning pages from inside a pass wakes the releaser again: once is enough. */
+  if (in_release_pass) return 0;
+  in_release_pass = true;
   crowd_abandoned_sweep();
   size_t bytes = crowd_area_purge(now, force, &due_area);
   bytes += crowd_huge_purge(now, force, &due_huge);
   if (released) *released = bytes;
+  in_release_pass = false;
   if (!due_area) return due_huge;
   if (!due_huge) return due_area;
   return due_area < due_huge ? due_area : due_huge;

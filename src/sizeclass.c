@@ -12,17 +12,21 @@ static uint32_t class_size(unsigned c) {
   return (1u << k) + (step + 1) * (1u << (k - 3));
 }
 
-/* Pages hold at least 8 blocks so that crowding has something to rank;
- * among spans that do, take the one wasting the least of its tail. */
+/* Small blocks: pages of at least 8 blocks so that crowding has something
+ * to rank.  Large blocks: fewer per page (down to 2), because a thread that
+ * holds a page per class would otherwise keep megabytes in pages that hold
+ * one or two live blocks.  Among spans that reach the count, the smallest
+ * that wastes at most 1/16 of its bytes, else the least wasteful. */
 static uint32_t class_span(uint32_t size) {
+  uint32_t want = size <= 8192 ? 8 : size <= 32768 ? 4 : 2;
   uint32_t best = 0;
-  uint64_t best_waste_permille = ~0ull;
+  uint64_t best_waste = ~0ull;
   for (uint32_t span = 1; span <= MAX_SPAN_SLOTS; span++) {
     uint64_t bytes = (uint64_t)span << SLOT_SHIFT;
-    if (bytes / size < 8) continue;
-    uint64_t waste = (bytes % size) * 1000 / bytes;
-    if (waste < best_waste_permille) { best = span; best_waste_permille = waste; }
-    if (waste <= 10) break; /* 1% is good enough: smaller pages empty sooner */
+    if (bytes / size < want) continue;
+    uint64_t waste_per_64k = (bytes % size) * 65536 / bytes;
+    if (waste_per_64k <= 4096) return span;
+    if (waste_per_64k < best_waste) { best = span; best_waste = waste_per_64k; }
   }
   return best ? best : MAX_SPAN_SLOTS;
 }
