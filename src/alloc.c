@@ -15,20 +15,23 @@
 
 #include "internal.h"
 
-CROWD_EXPORT void *crowd_malloc(size_t size) {
-  struct heap *heap = crowd_thread_heap;
-  if (likely(size <= CROWD_SMALL_MAX)) {
-    unsigned size_class = crowd_size_class(size);
-    struct page *page = heap->current[size_class];
-    struct block *block = page->free;
-    if (likely(block != NULL)) {
-      page->free = block->next;
-      page->used++;
-      block->check = 0;
-      return block;
-    }
-    return crowd_alloc_slow(heap, size_class);
+static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
+  crowd_heap_enter(heap);
+  struct page *page = heap->current[size_class];
+  struct block *block = page->free;
+  if (likely(block != NULL)) {
+    page->free = block->next;
+    page->used++;
+    block->check = 0;
+    crowd_heap_leave(heap);
+    return block;
   }
+  crowd_heap_leave(heap);
+  return crowd_alloc_slow(heap, size_class);
+}
+
+CROWD_EXPORT void *crowd_malloc(size_t size) {
+  if (likely(size <= CROWD_SMALL_MAX)) return alloc_fast(crowd_thread_heap, crowd_size_class(size));
   return crowd_huge_alloc(size, 0, false);
 }
 CROWD_EXPORT void *malloc(size_t size) __attribute__((alias("crowd_malloc")));
@@ -86,27 +89,30 @@ static struct page *take_full_with_remote_frees(struct heap *heap, unsigned size
 }
 
 static void make_current(struct heap *heap, struct page *page) {
+  crowd_page_restore_subpages(page);
   page->state = PAGE_CURRENT;
   page->heap = heap;
+  page->freed_at_ms = 0;
   /* While fuller pages of the class wait with room, a current page that
    * drains to its last eighth is set aside so it can empty (free.c). */
   page->floor = heap->classes[page->size_class].bucket_mask > 1 ? crowd_bucket_floor(page, 1) : 1;
   heap->current[page->size_class] = page;
 }
 
-CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
-  if (heap == &crowd_empty_heap) {
-    heap = crowd_heap_for_thread();
-    if (!heap) { errno = ENOMEM; return NULL; }
-  }
+static void *alloc_locked(struct heap *heap, unsigned size_class) {
   struct page *page = heap->current[size_class];
   if (page != &crowd_empty_page) {
     void *block = page_pop(page);
     if (block) return block;
     if (crowd_page_collect(page)) return page_pop(page);
+    if (page->subpages_released) {
+      crowd_page_restore_subpages(page);
+      if ((block = page_pop(page))) return block;
+    }
     /* Used up: every block is live. */
     page->state = PAGE_FULL;
     page->floor = page->capacity;
+    page->freed_at_ms = 0;
     crowd_list_push(&heap->classes[size_class].full, page);
     heap->current[size_class] = &crowd_empty_page;
   }
@@ -114,23 +120,25 @@ CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
   if (!page) page = take_full_with_remote_frees(heap, size_class);
   if (!page) page = crowd_abandoned_take(size_class, heap);
   if (!page) page = crowd_area_take_page(size_class);
-  if (!page) { errno = ENOMEM; return NULL; }
+  if (!page) return NULL;
   make_current(heap, page);
-  void *block = page_pop(page);
-  if (!block) { errno = ENOMEM; return NULL; } /* cannot happen: the page had room */
+  return page_pop(page);
+}
+
+CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
+  if (heap == &crowd_empty_heap) {
+    heap = crowd_heap_for_thread();
+    if (!heap) { errno = ENOMEM; return NULL; }
+  }
+  pthread_mutex_lock(&heap->lock);
+  void *block = alloc_locked(heap, size_class);
+  pthread_mutex_unlock(&heap->lock);
+  crowd_release_poll();
+  if (!block) errno = ENOMEM;
   return block;
 }
 
 /* malloc for a known class (aligned allocations). */
 void *crowd_alloc_class(unsigned size_class) {
-  struct heap *heap = crowd_thread_heap;
-  struct page *page = heap->current[size_class];
-  struct block *block = page->free;
-  if (block) {
-    page->free = block->next;
-    page->used++;
-    block->check = 0;
-    return block;
-  }
-  return crowd_alloc_slow(heap, size_class);
+  return alloc_fast(crowd_thread_heap, size_class);
 }

@@ -14,7 +14,7 @@
 #include "internal.h"
 
 static inline struct page *page_of(struct area *area, const void *p) {
-  unsigned slot = (unsigned)(((uintptr_t)p - (uintptr_t)area) >> SLOT_SHIFT);
+  unsigned slot = (unsigned)(((uintptr_t)p >> SLOT_SHIFT) & (SLOTS_PER_AREA - 1));
   return &area->pages[area->slot_page[slot]];
 }
 
@@ -26,14 +26,17 @@ CROWD_EXPORT void crowd_free(void *p) {
   if (unlikely(area->kind != AREA_PAGES)) { crowd_huge_free((struct huge *)area, p); return; }
   struct page *page = page_of(area, p);
   /* The pointer must be the start of a block the page has handed out. */
-  uint64_t offset = (uint64_t)((char *)p - crowd_page_start(area, page));
+  uint64_t offset = (uint64_t)((char *)p - page->start);
   uint64_t index = (offset * page->reciprocal) >> 40;
   if (unlikely(index * page->block_size != offset || offset >= page->bump)) { crowd_free_foreign(p); return; }
   struct block *block = p;
-  if (unlikely(block->check == (crowd_cookie ^ (uintptr_t)p))) crowd_fatal("double free", p);
+  uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
+  if (unlikely(block->check == freed_mark)) crowd_fatal("double free", p);
+  /* No busy flag here: the release thread only takes pages with no live
+   * block from a heap, and a valid free means the page has one. */
   if (unlikely(page->heap != crowd_thread_heap)) { crowd_free_remote(page, block); return; }
   block->next = page->free;
-  block->check = crowd_cookie ^ (uintptr_t)p;
+  block->check = freed_mark;
   page->free = block;
   if (unlikely(--page->used < page->floor)) crowd_free_slow(page, p);
 }
@@ -47,40 +50,66 @@ CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
     block->next = head;
   } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, block, memory_order_release,
                                                   memory_order_relaxed));
-  if (page->heap == NULL) crowd_release_wake(); /* abandoned: the sweep may return it */
+  if (page->heap == NULL) { /* abandoned: the sweep may return it */
+    crowd_release_wake();
+    crowd_release_poll();
+  }
 }
 
 CROWD_COLD void crowd_free_foreign(void *p) {
   crowd_fatal("free of a pointer crowd did not hand out (or already freed)", p);
 }
 
-CROWD_NOINLINE void crowd_free_slow(struct page *page, void *p) {
-  struct heap *heap = page->heap;
+/* Crowding on free: a page that drains gives way to fuller ones.  Sparse
+ * pages give back their free sub-pages at once (nothing will be placed in
+ * them while fuller pages have room); empty pages go back to the area. */
+static void free_locked(struct heap *heap, struct page *page) {
   unsigned size_class = page->size_class;
   struct heap_class *hc = &heap->classes[size_class];
   if (page->state == PAGE_CURRENT) {
     if (page->used == 0) {
       /* The class's only page with room stays: a malloc/free loop must not
-       * take and return a page each time round.  Otherwise it goes back. */
-      if (hc->bucket_mask == 0) { page->floor = 0; return; }
+       * take and return a page each time round.  If it stays empty for the
+       * purge delay, the release thread takes it (release.c). */
+      if (hc->bucket_mask == 0) {
+        page->floor = 0;
+        page->freed_at_ms = crowd_os_now_ms();
+        crowd_release_wake();
+        return;
+      }
       heap->current[size_class] = &crowd_empty_page;
       crowd_area_return_page(page);
       return;
     }
-    if ((hc->bucket_mask & ~1u) == 0) { page->floor = 1; return; }
+    if ((hc->bucket_mask & ~1u) == 0) {
+      /* Sparse, and no fuller page to move to: keep allocating here, but
+       * give back what its free blocks span meanwhile. */
+      page->floor = 1;
+      crowd_page_release_subpages(page);
+      return;
+    }
     /* Drained to its last eighth while fuller pages wait with room: set it
      * aside so that it can empty; the next malloc takes the fullest. */
     heap->current[size_class] = &crowd_empty_page;
     crowd_heap_queue(heap, page);
+    crowd_page_release_subpages(page);
     return;
   }
   crowd_heap_unqueue(heap, page);
   if (page->used == 0) {
-    page->state = PAGE_FREE;
     crowd_area_return_page(page);
     return;
   }
   crowd_heap_queue(heap, page);
+  if (page->bucket == 0) crowd_page_release_subpages(page);
+}
+
+CROWD_NOINLINE void crowd_free_slow(struct page *page, void *p) {
+  struct heap *heap = page->heap;
+  pthread_mutex_lock(&heap->lock);
+  free_locked(heap, page);
+  pthread_mutex_unlock(&heap->lock);
+  crowd_release_poll();
 }
 
 void crowd_free_sized(void *p, size_t size) { crowd_free(p); }
@@ -96,7 +125,7 @@ size_t crowd_block_size(const void *p) {
   struct area *area = (struct area *)area_address;
   if (area->kind != AREA_PAGES) return crowd_huge_usable((const struct huge *)area);
   struct page *page = page_of(area, p);
-  uint64_t offset = (uint64_t)((const char *)p - crowd_page_start(area, page));
+  uint64_t offset = (uint64_t)((const char *)p - page->start);
   uint64_t index = (offset * page->reciprocal) >> 40;
   if (page->state == PAGE_FREE || index * page->block_size != offset || offset >= page->bump)
     crowd_fatal("pointer crowd did not hand out", p);

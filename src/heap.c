@@ -25,6 +25,7 @@ static void heap_thread_exit(void *value) {
   struct heap *heap = value;
   if (heap && heap != &crowd_empty_heap) crowd_heap_abandon(heap);
   crowd_thread_heap = &crowd_empty_heap;
+  crowd_release_poll();
 }
 
 static void heap_key_init(void) {
@@ -45,6 +46,7 @@ struct heap *crowd_heap_for_thread(void) {
   if (heap == &crowd_empty_heap) {
     heap = crowd_os_map(sizeof(struct heap));
     if (!heap) { pthread_mutex_unlock(&crowd_heap_lock); return NULL; }
+    pthread_mutex_init(&heap->lock, NULL);
     heap->next_heap = heap_list;
     heap_list = heap;
   } else {
@@ -162,20 +164,65 @@ void crowd_abandoned_sweep(void) {
   }
 }
 
-/* Gives back the empty pages this heap holds as its current pages. */
-size_t crowd_heap_trim(struct heap *heap) {
-  size_t bytes = 0;
-  if (heap == &crowd_empty_heap) return 0;
+/* Takes from a heap the current pages that have held no live block for
+ * the purge delay (all such pages with force) and returns them to their
+ * areas.  The owner may be inside its lock-free fast path at any moment;
+ * the protocol that makes taking a page safe:
+ *   1. hold the heap's lock: the owner is not in a slow path;
+ *   2. point its current slots at the empty page, so any malloc from now
+ *      on goes to the slow path and waits for the lock;
+ *   3. membarrier: every thread of the process passes a full barrier, so
+ *      the owner either saw step 2 or has its busy flag visible to us;
+ *   4. busy clear: the owner is not popping from the pages -- take them;
+ *      busy set: put everything back and try on the next pass.
+ * free() needs no flag: a page with no live block receives no valid free.
+ * Without membarrier (old kernels, some sandboxes) nothing is taken here;
+ * those pages go back when their thread next allocates or exits. */
+size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64_t *next_due_ms) {
+  if (!heap->live || heap->current[0] == NULL) return 0;
+  if (pthread_mutex_trylock(&heap->lock) != 0) return 0; /* busy in a slow path: not idle */
+  int64_t delay = crowd_options.purge_delay_ms;
+  struct page *taken[CLASS_COUNT];
+  unsigned taken_class[CLASS_COUNT], count = 0;
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct page *page = heap->current[c];
-    if (page == &crowd_empty_page) continue;
-    crowd_page_collect(page);
-    if (page->used == 0) {
-      heap->current[c] = &crowd_empty_page;
+    if (page == &crowd_empty_page || page->used != 0 || !page->freed_at_ms) continue;
+    if (!force && (delay < 0 || now < page->freed_at_ms + (uint64_t)delay)) {
+      if (delay >= 0 && next_due_ms) {
+        uint64_t at = page->freed_at_ms + (uint64_t)delay;
+        if (!*next_due_ms || at < *next_due_ms) *next_due_ms = at;
+      }
+      continue;
+    }
+    heap->current[c] = &crowd_empty_page;
+    taken[count] = page;
+    taken_class[count++] = c;
+  }
+  size_t bytes = 0;
+  if (count) {
+    bool quiet = crowd_membarrier() && !atomic_load_explicit(&heap->busy, memory_order_relaxed);
+    for (unsigned i = 0; i < count; i++) {
+      struct page *page = taken[i];
+      if (!quiet || page->used != 0) {
+        heap->current[taken_class[i]] = page;
+        if (!quiet && next_due_ms && (!*next_due_ms || now + 10 < *next_due_ms)) *next_due_ms = now + 10;
+        continue;
+      }
+      page->freed_at_ms = 0;
       bytes += (size_t)page->span << SLOT_SHIFT;
       crowd_area_return_page(page);
     }
   }
+  pthread_mutex_unlock(&heap->lock);
+  return bytes;
+}
+
+/* Every live heap, for the release thread and malloc_trim. */
+size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms) {
+  size_t bytes = 0;
+  pthread_mutex_lock(&crowd_heap_lock);
+  for (struct heap *h = heap_list; h; h = h->next_heap) bytes += crowd_heap_claim_idle(h, now, force, next_due_ms);
+  pthread_mutex_unlock(&crowd_heap_lock);
   return bytes;
 }
 
@@ -193,11 +240,18 @@ void crowd_heap_after_fork_child(void) {
     if (h->live && h != self) crowd_heap_abandon(h);
 }
 
+/* Fork waits until no thread is inside a slow path (each holds its heap's
+ * lock there), so the child inherits whole lists. */
 void crowd_heap_fork_lock(void) {
   pthread_mutex_lock(&crowd_heap_lock);
-  pthread_mutex_lock(&abandoned_lock);
+  for (struct heap *h = heap_list; h; h = h->next_heap) pthread_mutex_lock(&h->lock);
 }
-void crowd_heap_fork_unlock(void) {
-  pthread_mutex_unlock(&abandoned_lock);
+void crowd_heap_fork_lock_lists(void) { pthread_mutex_lock(&abandoned_lock); }
+void crowd_heap_fork_unlock_lists(void) { pthread_mutex_unlock(&abandoned_lock); }
+void crowd_heap_fork_unlock(bool child) {
+  for (struct heap *h = heap_list; h; h = h->next_heap) {
+    if (child) pthread_mutex_init(&h->lock, NULL);
+    else pthread_mutex_unlock(&h->lock);
+  }
   pthread_mutex_unlock(&crowd_heap_lock);
 }

@@ -145,6 +145,7 @@ void crowd_huge_free(struct huge *huge, void *p) {
     evict = next;
   }
   crowd_release_wake();
+  crowd_release_poll();
 }
 
 void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {

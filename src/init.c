@@ -12,7 +12,9 @@ _Atomic int crowd_init_state;
 uintptr_t crowd_cookie;
 
 void crowd_heap_fork_lock(void);
-void crowd_heap_fork_unlock(void);
+void crowd_heap_fork_unlock(bool child);
+void crowd_heap_fork_lock_lists(void);
+void crowd_heap_fork_unlock_lists(void);
 void crowd_huge_fork_lock(void);
 void crowd_huge_fork_unlock(void);
 void crowd_release_fork_lock(void);
@@ -34,20 +36,25 @@ CROWD_NOINLINE void crowd_init_slow(void) {
 
 /* Fork: hold every lock across fork so the child inherits consistent
  * lists, then give the child the heaps of threads it no longer has. */
+/* Lock order: heap list, each heap, release, abandoned pages, huge, areas
+ * (the order in which the slow paths nest them). */
 static void fork_prepare(void) {
-  crowd_release_fork_lock();
   crowd_heap_fork_lock();
+  crowd_release_fork_lock();
+  crowd_heap_fork_lock_lists();
   crowd_huge_fork_lock();
   pthread_mutex_lock(&crowd_area_lock);
 }
-static void fork_parent(void) {
+static void fork_unlock(bool child) {
   pthread_mutex_unlock(&crowd_area_lock);
   crowd_huge_fork_unlock();
-  crowd_heap_fork_unlock();
+  crowd_heap_fork_unlock_lists();
   crowd_release_fork_unlock();
+  crowd_heap_fork_unlock(child);
 }
+static void fork_parent(void) { fork_unlock(false); }
 static void fork_child(void) {
-  fork_parent();
+  fork_unlock(true);
   crowd_release_after_fork_child();
   crowd_heap_after_fork_child();
 }

@@ -73,23 +73,25 @@ struct page {
   uint32_t used;          /* live blocks, as the owner sees them */
   uint32_t floor;         /* free(): used < floor sends us to the slow path */
   struct heap *heap;      /* owner; NULL when abandoned or free */
+  char *start;            /* address of the first block */
+  uint64_t reciprocal;    /* 2^40 / block_size, rounded up: offset -> index */
   uint32_t block_size;
   uint32_t bump;          /* offset of the first never-handed-out byte */
-  uint64_t reciprocal;    /* 2^40 / block_size, rounded up: offset -> index */
   uint32_t capacity;      /* blocks the page holds */
   uint8_t size_class;
   uint8_t span;           /* slots */
   uint8_t state;          /* enum page_state */
   uint8_t bucket;
+  _Atomic(struct block *) thread_free; /* frees from other threads */
   uint8_t is_zero;        /* untouched memory beyond bump reads as zero */
   uint8_t slot;           /* index of its first slot in the area */
-  uint8_t subpages_released; /* some free 4 KiB sub-pages were given back */
   uint8_t dirty;          /* PAGE_FREE slot: memory may hold old bytes */
-  _Atomic(struct block *) thread_free; /* frees from other threads */
+  uint8_t released;       /* PAGE_FREE slot: given back to the kernel */
+  uint8_t subpages_released; /* free 4 KiB sub-pages were given back */
   /* second line: slow-path bookkeeping */
   struct page *next, *prev;   /* bucket / full / abandoned list */
-  uint64_t freed_at_ms;       /* PAGE_FREE: when it was freed */
-  uint8_t released;           /* PAGE_FREE: given back to the kernel */
+  uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
+  uint64_t released_subpages[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE / 64]; /* 4 KiB sub-pages given back */
 } __attribute__((aligned(64)));
 
 enum area_kind { AREA_PAGES = 0x5041, AREA_HUGE = 0x4855 };
@@ -129,7 +131,12 @@ struct heap_class {
 };
 
 struct heap {
+  /* Set by the owner around its lock-free use of current pages, so the
+   * release thread can tell (after a membarrier) that a page it wants to
+   * take from an idle heap is not being popped from.  See release.c. */
+  _Atomic uint8_t busy;
   struct page *current[CLASS_COUNT]; /* the fast path reads only this */
+  pthread_mutex_t lock;              /* the owner's slow paths, and the release thread */
   struct heap_class classes[CLASS_COUNT];
   struct heap *next_heap;            /* all heaps (live and parked) */
   uint32_t live;                     /* a thread uses it */
@@ -174,7 +181,7 @@ static inline uintptr_t crowd_area_of(const void *p) {
   return ((uintptr_t)p - 1) & ~AREA_MASK;
 }
 static inline char *crowd_page_start(struct area *area, struct page *page) {
-  return (char *)area + ((size_t)page->slot << SLOT_SHIFT);
+  return page->start;
 }
 static inline struct area *crowd_page_area(struct page *page) {
   return (struct area *)((uintptr_t)page & ~AREA_MASK);
@@ -226,6 +233,8 @@ CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *ar
 CROWD_HIDDEN void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero);
 CROWD_HIDDEN void *crowd_page_extend(struct page *page);
 CROWD_HIDDEN uint32_t crowd_page_collect(struct page *page);
+CROWD_HIDDEN size_t crowd_page_release_subpages(struct page *page);
+CROWD_HIDDEN void crowd_page_restore_subpages(struct page *page);
 CROWD_HIDDEN unsigned crowd_page_bucket(const struct page *page);
 CROWD_HIDDEN uint32_t crowd_bucket_floor(const struct page *page, unsigned bucket);
 CROWD_HIDDEN void crowd_list_push(struct page_list *list, struct page *page);
@@ -239,7 +248,7 @@ CROWD_HIDDEN void crowd_abandoned_sweep(void);
 CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_heap_foreach(void (*fn)(struct heap *, void *), void *arg);
-CROWD_HIDDEN size_t crowd_heap_trim(struct heap *heap);
+CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);
 CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;
 
@@ -261,8 +270,27 @@ CROWD_HIDDEN size_t crowd_huge_purge(uint64_t now_ms, bool force, uint64_t *next
 
 /* ---- release.c ---- */
 CROWD_HIDDEN void crowd_release_wake(void);
+CROWD_HIDDEN extern _Atomic int release_start_wanted;
+CROWD_HIDDEN void crowd_release_poll_slow(void);
+/* Call with no crowd lock held. */
+static inline void crowd_release_poll(void) {
+  if (unlikely(atomic_load_explicit(&release_start_wanted, memory_order_relaxed))) crowd_release_poll_slow();
+}
 CROWD_HIDDEN void crowd_release_after_fork_child(void);
 CROWD_HIDDEN size_t crowd_release_now(bool force);
+CROWD_HIDDEN size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64_t *next_due_ms);
+CROWD_HIDDEN bool crowd_membarrier(void);
+
+/* The owner's lock-free section: stores only, no fence (the release
+ * thread's membarrier supplies the ordering). */
+static inline void crowd_heap_enter(struct heap *heap) {
+  atomic_store_explicit(&heap->busy, 1, memory_order_relaxed);
+  atomic_signal_fence(memory_order_seq_cst);
+}
+static inline void crowd_heap_leave(struct heap *heap) {
+  atomic_signal_fence(memory_order_seq_cst);
+  atomic_store_explicit(&heap->busy, 0, memory_order_relaxed);
+}
 
 /* ---- stats.c: counters kept with relaxed atomics off the fast path ---- */
 struct crowd_counters {

@@ -10,7 +10,11 @@
  * the program's signals go to the program's threads, and is started again
  * lazily in a forked child.  CROWD_RELEASE_THREAD=0 turns it off; purging
  * then happens on the allocator's own slow paths and in malloc_trim. */
+#include <errno.h>
+#include <linux/membarrier.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -19,6 +23,7 @@ static pthread_cond_t release_cond = PTHREAD_COND_INITIALIZER;
 static _Atomic int release_state;   /* 0 not started, 1 starting/running, 2 cannot run */
 static _Atomic int release_sleeping; /* waiting with no timeout */
 static bool release_pending;
+_Atomic int release_start_wanted;
 
 /* One pass: everything due now.  Returns when the next item comes due. */
 static __thread bool in_release_pass __attribute__((tls_model("initial-exec")));
@@ -29,11 +34,14 @@ static uint64_t release_pass(uint64_t now, bool force, size_t *released) {
   /* Returning pages from inside a pass wakes the releaser again: once is enough. */
   if (in_release_pass) return 0;
   in_release_pass = true;
+  uint64_t due_heaps = 0;
   crowd_abandoned_sweep();
-  size_t bytes = crowd_area_purge(now, force, &due_area);
+  size_t bytes = crowd_heaps_claim_idle(now, force, &due_heaps);
+  bytes += crowd_area_purge(now, force, &due_area);
   bytes += crowd_huge_purge(now, force, &due_huge);
   if (released) *released = bytes;
   in_release_pass = false;
+  if (due_heaps && (!due_area || due_heaps < due_area)) due_area = due_heaps;
   if (!due_area) return due_huge;
   if (!due_huge) return due_area;
   return due_area < due_huge ? due_area : due_huge;
@@ -90,6 +98,11 @@ static void release_start(void) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+void crowd_release_poll_slow(void) {
+  atomic_store_explicit(&release_start_wanted, 0, memory_order_relaxed);
+  release_start();
+}
+
 /* Something became free.  Cheap when the thread is awake already. */
 void crowd_release_wake(void) {
   if (crowd_options.purge_delay_ms < 0) return;
@@ -99,7 +112,9 @@ void crowd_release_wake(void) {
     return;
   }
   int state = atomic_load_explicit(&release_state, memory_order_relaxed);
-  if (state == 0) { release_start(); return; }
+  /* pthread_create allocates: callers may hold locks, so only note it
+   * here; crowd_release_poll starts the thread once they are released. */
+  if (state == 0) { atomic_store_explicit(&release_start_wanted, 1, memory_order_relaxed); return; }
   if (state == 2) { release_pass(crowd_os_now_ms(), false, NULL); return; }
   if (atomic_load_explicit(&release_sleeping, memory_order_relaxed)) {
     pthread_mutex_lock(&release_lock);
@@ -110,10 +125,24 @@ void crowd_release_wake(void) {
 }
 
 size_t crowd_release_now(bool force) {
-  size_t released = crowd_heap_trim(crowd_thread_heap);
   size_t purged = 0;
   release_pass(crowd_os_now_ms(), force, &purged);
-  return released + purged;
+  return purged;
+}
+
+/* membarrier(2) with MEMBARRIER_CMD_PRIVATE_EXPEDITED: a full memory
+ * barrier on every running thread of this process (IPIs, no signals). */
+bool crowd_membarrier(void) {
+  static _Atomic int state; /* 0 unknown, 1 registered, -1 unavailable */
+  int saved = errno;
+  int s = atomic_load_explicit(&state, memory_order_acquire);
+  if (s == 0) {
+    s = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 ? 1 : -1;
+    atomic_store_explicit(&state, s, memory_order_release);
+  }
+  bool ok = s > 0 && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  errno = saved;
+  return ok;
 }
 
 void crowd_release_fork_lock(void) { pthread_mutex_lock(&release_lock); }
