@@ -36,6 +36,12 @@ CROWD_EXPORT void *crowd_malloc(size_t size) {
 }
 CROWD_EXPORT void *malloc(size_t size) __attribute__((alias("crowd_malloc")));
 
+/* Linked from libcrowd.a, a program must get the whole family or none of
+ * it: a calloc from glibc freed by crowd would abort.  This table pulls
+ * api.o (which pulls free.o and stats.o) wherever malloc is pulled. */
+extern void *crowd_calloc(size_t, size_t);
+__attribute__((used)) static void *const crowd_link_family[] = {(void *)crowd_calloc};
+
 static void *page_pop(struct page *page) {
   struct block *block = page->free;
   if (block) {
@@ -99,30 +105,35 @@ static void make_current(struct heap *heap, struct page *page) {
   heap->current[page->size_class] = page;
 }
 
+/* The current page is used up: file it with the full pages. */
+static void retire_full(struct heap *heap, struct page *page) {
+  page->state = PAGE_FULL;
+  page->floor = page->capacity;
+  page->freed_at_ms = 0;
+  crowd_list_push(&heap->classes[page->size_class].full, page);
+  heap->current[page->size_class] = &crowd_empty_page;
+}
+
 static void *alloc_locked(struct heap *heap, unsigned size_class) {
   struct page *page = heap->current[size_class];
-  if (page != &crowd_empty_page) {
-    void *block = page_pop(page);
-    if (block) return block;
-    if (crowd_page_collect(page)) return page_pop(page);
-    if (page->subpages_released) {
-      crowd_page_restore_subpages(page);
-      if ((block = page_pop(page))) return block;
+  for (;;) {
+    if (page != &crowd_empty_page) {
+      void *block = page_pop(page);
+      if (block) return block;
+      if (crowd_page_collect(page)) return page_pop(page);
+      if (page->subpages_released) {
+        crowd_page_restore_subpages(page);
+        if ((block = page_pop(page))) return block;
+      }
+      retire_full(heap, page);
     }
-    /* Used up: every block is live. */
-    page->state = PAGE_FULL;
-    page->floor = page->capacity;
-    page->freed_at_ms = 0;
-    crowd_list_push(&heap->classes[size_class].full, page);
-    heap->current[size_class] = &crowd_empty_page;
+    page = take_fullest_queued(heap, size_class);
+    if (!page) page = take_full_with_remote_frees(heap, size_class);
+    if (!page) page = crowd_abandoned_take(size_class, heap);
+    if (!page) page = crowd_area_take_page(size_class);
+    if (!page) return NULL;
+    make_current(heap, page);
   }
-  page = take_fullest_queued(heap, size_class);
-  if (!page) page = take_full_with_remote_frees(heap, size_class);
-  if (!page) page = crowd_abandoned_take(size_class, heap);
-  if (!page) page = crowd_area_take_page(size_class);
-  if (!page) return NULL;
-  make_current(heap, page);
-  return page_pop(page);
 }
 
 CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {

@@ -129,6 +129,10 @@ CROWD_EXPORT int crowd_mallopt(int param, int value) {
   }
 }
 
+__attribute__((used)) static void *const crowd_link_family[] = {
+    (void *)malloc_stats, (void *)mallinfo2, (void *)malloc_info, (void *)crowd_free,
+    (void *)crowd_stats_get};
+
 ALIAS(calloc, crowd_calloc);
 ALIAS(realloc, crowd_realloc);
 ALIAS(reallocarray, crowd_reallocarray);

@@ -130,8 +130,10 @@ struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
   pthread_mutex_lock(&abandoned_lock);
   struct page *best = NULL;
   unsigned looked = 0;
-  for (struct page *page = abandoned[size_class].head; page && looked < 16; page = page->next, looked++)
-    if (!best || page->used > best->used) best = page;
+  for (struct page *page = abandoned[size_class].head; page && looked < 16; page = page->next, looked++) {
+    bool room = page->used < page->capacity || atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+    if (room && (!best || page->used > best->used)) best = page;
+  }
   if (best) {
     crowd_list_remove(&abandoned[size_class], best);
     best->heap = heap;

@@ -80,11 +80,13 @@ static void *release_main(void *arg) {
 static void release_start(void) {
   int expected = 0;
   if (!atomic_compare_exchange_strong(&release_state, &expected, 1)) return;
-  static pthread_condattr_t attr;
+  /* Re-initialised, never destroyed: in a forked child the parent's
+   * thread may have been waiting on it, and destroy would wait for it. */
+  pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_destroy(&release_cond);
   pthread_cond_init(&release_cond, &attr);
+  pthread_condattr_destroy(&attr);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

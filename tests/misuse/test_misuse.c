@@ -1,0 +1,200 @@
+/* Heap misuse must stop the program: each case runs in a forked child that
+ * has to die by SIGABRT after printing, on stderr, a message that names
+ * crowd and the offending address (as %p prints it).  A control case that
+ * uses the heap correctly must exit 0 silently, so the harness itself is
+ * checked too. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <crowd.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TABLE_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The child writes the address it is about to misuse here (a shared page,
+ * so the parent sees it after the child died). */
+struct report {
+  char address[64];
+};
+
+static void record_address(struct report *r, const void *p)
+{
+  snprintf(r->address, sizeof r->address, "%p", p);
+}
+
+static void double_free_small(struct report *r)
+{
+  void *p = crowd_malloc(32);
+  record_address(r, p);
+  crowd_free(p);
+  crowd_free(p);
+}
+
+static void double_free_medium(struct report *r)
+{
+  void *p = crowd_malloc(20000);
+  record_address(r, p);
+  crowd_free(p);
+  crowd_free(p);
+}
+
+static void double_free_huge(struct report *r)
+{
+  void *p = crowd_malloc(1 << 20);
+  record_address(r, p);
+  crowd_free(p);
+  crowd_free(p);
+}
+
+static void free_interior_pointer(struct report *r)
+{
+  char *p = crowd_malloc(64);
+  record_address(r, p + 16);
+  crowd_free(p + 16);
+}
+
+static void free_stack_address(struct report *r)
+{
+  char on_stack[64];
+  memset(on_stack, 0, sizeof on_stack);
+  record_address(r, on_stack);
+  crowd_free(on_stack);
+}
+
+static void free_foreign_mapping(struct report *r)
+{
+  void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED)
+    _exit(100);
+  record_address(r, page);
+  crowd_free(page);
+}
+
+static void realloc_freed_pointer(struct report *r)
+{
+  void *p = crowd_malloc(48);
+  record_address(r, p);
+  crowd_free(p);
+  void *q = crowd_realloc(p, 100);
+  (void)q;
+}
+
+static void correct_use(struct report *r)
+{
+  void *p = crowd_malloc(32), *q = crowd_malloc(20000), *h = crowd_malloc(1 << 20);
+  memset(p, 1, 32);
+  memset(q, 2, 20000);
+  memset(h, 3, 1 << 20);
+  crowd_free(p);
+  crowd_free(q);
+  crowd_free(crowd_realloc(h, 2 << 20));
+}
+
+struct misuse_case {
+  const char *name;
+  void (*run)(struct report *);
+  int must_abort;
+};
+
+static const struct misuse_case cases[] = {
+  {"double free of a small block", double_free_small, 1},
+  {"double free of a medium block", double_free_medium, 1},
+  {"double free of a huge block", double_free_huge, 1},
+  {"free of an interior pointer", free_interior_pointer, 1},
+  {"free of a stack address", free_stack_address, 1},
+  {"free of a mapping crowd never made", free_foreign_mapping, 1},
+  {"realloc of a freed pointer", realloc_freed_pointer, 1},
+  {"correct use (control)", correct_use, 0},
+};
+
+/* Reads the pipe to its end, keeping what fits. */
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+  size_t len = 0;
+  for (;;) {
+    char chunk[4096];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    size_t take = (size_t)n < cap - 1 - len ? (size_t)n : cap - 1 - len;
+    memcpy(buf + len, chunk, take);
+    len += take;
+  }
+  buf[len] = '\0';
+  return len;
+}
+
+static void misuse_is_caught(void **state)
+{
+  const struct misuse_case *c = *state;
+  struct report *report = mmap(NULL, sizeof *report, PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  assert_true(report != MAP_FAILED);
+  memset(report, 0, sizeof *report);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  fflush(NULL);
+
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core); /* aborts are expected: no core files */
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    alarm(20); /* a hang counts as a failure (SIGALRM), not a stuck test */
+    c->run(report);
+    _exit(0);
+  }
+  close(fds[1]);
+  static char err[65536];
+  read_all(fds[0], err, sizeof err);
+  close(fds[0]);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+
+  if (!c->must_abort) {
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || err[0] != '\0')
+      fail_msg("%s: child status 0x%x, stderr: %s", c->name, status, err);
+  } else {
+    if (WIFEXITED(status))
+      fail_msg("%s was not caught: child exited with %d; stderr: %s", c->name,
+               WEXITSTATUS(status), err);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+      fail_msg("%s: child died by signal %d (%s), want SIGABRT; stderr: %s",
+               c->name, WTERMSIG(status), strsignal(WTERMSIG(status)), err);
+    if (strstr(err, "crowd") == NULL)
+      fail_msg("%s: stderr does not mention crowd: \"%s\"", c->name, err);
+    if (report->address[0] == '\0' || strstr(err, report->address) == NULL)
+      fail_msg("%s: stderr does not show the address %s: \"%s\"", c->name,
+               report->address, err);
+  }
+  munmap(report, sizeof *report);
+}
+
+int main(void)
+{
+  struct CMUnitTest tests[TABLE_LEN(cases)];
+  for (size_t i = 0; i < TABLE_LEN(cases); i++)
+    tests[i] = (struct CMUnitTest){
+      .name = cases[i].name,
+      .test_func = misuse_is_caught,
+      .initial_state = (void *)&cases[i],
+    };
+  return _cmocka_run_group_tests("misuse", tests, TABLE_LEN(cases), NULL, NULL);
+}

@@ -1,0 +1,83 @@
+/* crowd_usable_size: never below the request, and the whole usable size is
+ * the caller's to write (glibc allows it; real programs do it), so writing
+ * it must not reach into a neighbouring block. */
+#include "unit_helpers.h"
+
+#include <crowd.h>
+
+/* Neighbours of the same size usually sit next to each other in one page,
+ * so four of them at once catch a usable size that overstates the slot. */
+enum { NEIGHBOURS = 4 };
+
+/* Every size up to 1 KiB, then steps that still land in every size class
+ * (odd steps so both class ends are hit), up to 300000 (huge). */
+static size_t next_size(size_t size)
+{
+  if (size < 1024)
+    return size + 1;
+  if (size < 16384)
+    return size + 13;
+  return size + 997;
+}
+
+static void usable_size_covers_request_and_is_writable(void **state)
+{
+  void *blocks[NEIGHBOURS];
+  for (size_t size = 0; size <= 300000; size = next_size(size)) {
+    for (int k = 0; k < NEIGHBOURS; k++) {
+      blocks[k] = crowd_malloc(size);
+      assert_non_null(blocks[k]);
+      size_t usable = crowd_usable_size(blocks[k]);
+      if (usable < size)
+        fail_msg("malloc(%zu): usable size %zu is below the request", size, usable);
+      if (crowd_usable_size(blocks[k]) != usable)
+        fail_msg("malloc(%zu): usable size changed between two calls", size);
+      fill_pattern(blocks[k], 0, usable, (uint32_t)(size * NEIGHBOURS + k));
+    }
+    for (int k = 0; k < NEIGHBOURS; k++) {
+      size_t usable = crowd_usable_size(blocks[k]);
+      size_t bad = pattern_mismatch(blocks[k], usable, (uint32_t)(size * NEIGHBOURS + k));
+      if (bad != usable)
+        fail_msg("malloc(%zu) block %d: byte %zu of %zu usable was overwritten "
+                 "by a neighbour", size, k, bad, usable);
+    }
+    for (int k = 0; k < NEIGHBOURS; k++)
+      crowd_free(blocks[k]);
+  }
+}
+
+/* Mixed sizes live at once: a block written to its usable size must not
+ * spill into blocks of other classes either. */
+static void mixed_sizes_written_to_usable_size_stay_separate(void **state)
+{
+  enum { N = 3000 };
+  static void *blocks[N];
+  for (int i = 0; i < N; i++) {
+    size_t size = (size_t)(i * 7919) % 40000;
+    blocks[i] = crowd_malloc(size);
+    assert_non_null(blocks[i]);
+    fill_pattern(blocks[i], 0, crowd_usable_size(blocks[i]), (uint32_t)i);
+  }
+  for (int i = 0; i < N; i++) {
+    size_t usable = crowd_usable_size(blocks[i]);
+    size_t bad = pattern_mismatch(blocks[i], usable, (uint32_t)i);
+    if (bad != usable)
+      fail_msg("block %d (%zu usable): byte %zu overwritten", i, usable, bad);
+    crowd_free(blocks[i]);
+  }
+}
+
+static void usable_size_of_null_is_zero(void **state)
+{
+  assert_int_equal(crowd_usable_size(NULL), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(usable_size_covers_request_and_is_writable),
+    cmocka_unit_test(mixed_sizes_written_to_usable_size_stay_separate),
+    cmocka_unit_test(usable_size_of_null_is_zero),
+  };
+  return cmocka_run_group_tests_name("usable_size", tests, NULL, NULL);
+}

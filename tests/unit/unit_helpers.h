@@ -1,0 +1,67 @@
+/* Shared helpers for the cmocka unit tests of the crowd_* API.
+ *
+ * The tests check memory contents with a position-dependent byte pattern so
+ * that a block that moved, overlapped a neighbour or lost a tail shows up as
+ * a mismatch at a precise offset. */
+#ifndef CROWD_UNIT_HELPERS_H
+#define CROWD_UNIT_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#define TABLE_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Byte i of the pattern named by seed: varies with i fast enough that a
+ * shifted copy never matches, and with seed so neighbours differ. */
+static inline uint8_t pattern_byte(uint32_t seed, size_t i)
+{
+  return (uint8_t)((i * 131u) ^ (i >> 8) ^ (seed * 29u) ^ (seed >> 3));
+}
+
+static inline void fill_pattern(void *p, size_t from, size_t to, uint32_t seed)
+{
+  uint8_t *b = p;
+  for (size_t i = from; i < to; i++)
+    b[i] = pattern_byte(seed, i);
+}
+
+/* Returns the first offset in [0, n) whose byte breaks the pattern, or n. */
+static inline size_t pattern_mismatch(const void *p, size_t n, uint32_t seed)
+{
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != pattern_byte(seed, i))
+      return i;
+  return n;
+}
+
+/* Returns the first offset in [0, n) whose byte is not v, or n. */
+static inline size_t byte_mismatch(const void *p, size_t n, uint8_t v)
+{
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != v)
+      return i;
+  return n;
+}
+
+static inline size_t page_size(void)
+{
+  return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static inline size_t round_up(size_t n, size_t to)
+{
+  return (n + to - 1) / to * to;
+}
+
+#define MiB ((size_t)1 << 20)
+#define KiB ((size_t)1 << 10)
+
+#endif
