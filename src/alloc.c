@@ -4,8 +4,8 @@
  *               └─ crowd_alloc_slow                            (this file)
  *                    ├─ first call of the thread: crowd_heap_for_thread (heap.c)
  *                    ├─ extend the current page / collect remote frees (page.c)
- *                    └─ refill: fullest queued page of the class
- *                         → a full page with remote frees waiting
+ *                    └─ refill: full pages other threads freed into go back to the buckets,
+ *                         then the fullest queued page of the class
  *                         → the fullest abandoned page (heap.c)
  *                         → a page from the fullest area (area.c)
  *          └─ size > 128 KiB: crowd_huge_alloc (huge.c)
@@ -17,11 +17,11 @@
 
 static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
   crowd_heap_enter(heap);
-  struct page *page = heap->current[size_class];
+  struct page *page = LOAD(heap->current[size_class]);
   struct block *block = page->free;
   if (likely(block != NULL)) {
     page->free = block->next;
-    page->used++;
+    STORE(page->used, LOAD(page->used) + 1);
     block->check = 0;
     crowd_heap_leave(heap);
     return block;
@@ -34,6 +34,7 @@ CROWD_EXPORT void *crowd_malloc(size_t size) {
   if (likely(size <= CROWD_SMALL_MAX)) return alloc_fast(crowd_thread_heap, crowd_size_class(size));
   return crowd_huge_alloc(size, 0, false);
 }
+#if CROWD_GLIBC_NAMES
 CROWD_EXPORT void *malloc(size_t size) __attribute__((alias("crowd_malloc")));
 
 /* Linked from libcrowd.a, a program must get the whole family or none of
@@ -41,12 +42,13 @@ CROWD_EXPORT void *malloc(size_t size) __attribute__((alias("crowd_malloc")));
  * api.o (which pulls free.o and stats.o) wherever malloc is pulled. */
 extern void *crowd_calloc(size_t, size_t);
 __attribute__((used)) static void *const crowd_link_family[] = {(void *)crowd_calloc};
+#endif
 
 static void *page_pop(struct page *page) {
   struct block *block = page->free;
   if (block) {
     page->free = block->next;
-    page->used++;
+    STORE(page->used, LOAD(page->used) + 1);
     block->check = 0;
     return block;
   }
@@ -70,48 +72,42 @@ static struct page *take_fullest_queued(struct heap *heap, unsigned size_class) 
   return best;
 }
 
-/* Full pages learn of frees from other threads only when their owner
- * looks: check a few of them, oldest first, before taking a new page. */
-static struct page *take_full_with_remote_frees(struct heap *heap, unsigned size_class) {
-  struct heap_class *hc = &heap->classes[size_class];
-  unsigned looked = 0;
-  for (struct page *page = hc->full.head; page && looked < 4; page = page->next, looked++) {
-    if (atomic_load_explicit(&page->thread_free, memory_order_relaxed)) {
+/* Full pages that other threads freed into (free.c put them on the
+ * notified stack) move back into the buckets. */
+static void take_notified(struct heap *heap) {
+  struct page *page = atomic_exchange_explicit(&heap->notified, NULL, memory_order_acquire);
+  while (page) {
+    struct page *next = page->notify_next;
+    atomic_store_explicit(&page->notified, 0, memory_order_relaxed);
+    if (page->heap == heap && page->state == PAGE_FULL) {
       crowd_heap_unqueue(heap, page);
       crowd_page_collect(page);
-      return page;
+      if (page->used == 0) crowd_area_return_page(page);
+      else crowd_heap_queue(heap, page);
     }
+    page = next;
   }
-  /* Rotate so the next look starts further along. */
-  struct page *head = hc->full.head;
-  if (head && head->next) {
-    crowd_list_remove(&hc->full, head);
-    struct page *tail = hc->full.head;
-    while (tail->next) tail = tail->next;
-    tail->next = head;
-    head->prev = tail;
-  }
-  return NULL;
 }
 
 static void make_current(struct heap *heap, struct page *page) {
   crowd_page_restore_subpages(page);
-  page->state = PAGE_CURRENT;
-  page->heap = heap;
+  STORE(page->state, PAGE_CURRENT);
+  STORE(page->heap, heap);
   page->freed_at_ms = 0;
   /* While fuller pages of the class wait with room, a current page that
    * drains to its last eighth is set aside so it can empty (free.c). */
   page->floor = heap->classes[page->size_class].bucket_mask > 1 ? crowd_bucket_floor(page, 1) : 1;
-  heap->current[page->size_class] = page;
+  STORE(heap->current[page->size_class], page);
 }
 
 /* The current page is used up: file it with the full pages. */
 static void retire_full(struct heap *heap, struct page *page) {
-  page->state = PAGE_FULL;
+  atomic_store_explicit(&page->notified, 0, memory_order_relaxed);
+  STORE(page->state, PAGE_FULL);
   page->floor = page->capacity;
   page->freed_at_ms = 0;
   crowd_list_push(&heap->classes[page->size_class].full, page);
-  heap->current[page->size_class] = &crowd_empty_page;
+  STORE(heap->current[page->size_class], &crowd_empty_page);
 }
 
 static void *alloc_locked(struct heap *heap, unsigned size_class) {
@@ -126,9 +122,18 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
         if ((block = page_pop(page))) return block;
       }
       retire_full(heap, page);
+      /* A remote free may have slipped in between the collect and the
+       * page turning FULL, and seen no FULL page to notify about. */
+      atomic_thread_fence(memory_order_seq_cst);
+      if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) &&
+          !atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) {
+        crowd_heap_unqueue(heap, page);
+        make_current(heap, page);
+        continue;
+      }
     }
+    if (atomic_load_explicit(&heap->notified, memory_order_relaxed)) take_notified(heap);
     page = take_fullest_queued(heap, size_class);
-    if (!page) page = take_full_with_remote_frees(heap, size_class);
     if (!page) page = crowd_abandoned_take(size_class, heap);
     if (!page) page = crowd_area_take_page(size_class);
     if (!page) return NULL;

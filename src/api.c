@@ -102,7 +102,6 @@ CROWD_EXPORT size_t crowd_usable_size(const void *p) {
   return p ? crowd_block_size(p) : 0;
 }
 
-CROWD_EXPORT size_t malloc_usable_size(void *p) { return crowd_usable_size(p); }
 
 CROWD_EXPORT size_t crowd_trim(void) {
   crowd_ensure_init();
@@ -129,6 +128,9 @@ CROWD_EXPORT int crowd_mallopt(int param, int value) {
   }
 }
 
+#if CROWD_GLIBC_NAMES
+CROWD_EXPORT size_t malloc_usable_size(void *p) { return crowd_usable_size(p); }
+
 __attribute__((used)) static void *const crowd_link_family[] = {
     (void *)malloc_stats, (void *)mallinfo2, (void *)malloc_info, (void *)crowd_free,
     (void *)crowd_stats_get};
@@ -143,3 +145,4 @@ ALIAS(valloc, crowd_valloc);
 ALIAS(pvalloc, crowd_pvalloc);
 ALIAS(malloc_trim, crowd_malloc_trim);
 ALIAS(mallopt, crowd_mallopt);
+#endif

@@ -45,6 +45,7 @@ static void area_unlink(struct area *area) {
 static struct area *area_new(void) {
   struct area *area = crowd_os_map_aligned(AREA_SIZE, AREA_SIZE, NULL);
   if (!area) return NULL;
+  crowd_os_no_hugepages(area, AREA_SIZE);
   area->kind = AREA_PAGES;
   area->used_slots = 0;
   area->free_mask = ~1ull; /* slot 0 is the header */
@@ -53,7 +54,7 @@ static struct area *area_new(void) {
   for (unsigned s = 0; s < SLOTS_PER_AREA; s++) {
     area->slot_page[s] = (uint8_t)s;
     area->pages[s].slot = (uint8_t)s;
-    area->pages[s].state = PAGE_FREE;
+    STORE(area->pages[s].state, PAGE_FREE);
   }
   area_link(area);
   crowd_area_register((uintptr_t)area, true);
@@ -109,7 +110,7 @@ struct page *crowd_area_take_page(unsigned size_class) {
   best->used_slots += span;
   struct page *page = &best->pages[best_slot];
   page->span = (uint8_t)span;
-  page->state = PAGE_CURRENT;
+  STORE(page->state, PAGE_CURRENT);
   crowd_page_init(page, size_class, zero);
   COUNTER_ADD(pages_in_use, 1);
   pthread_mutex_unlock(&crowd_area_lock);
@@ -126,8 +127,8 @@ void crowd_area_return_page(struct page *page) {
   unsigned first = page->slot, span = page->span;
   for (unsigned s = first; s < first + span; s++) {
     struct page *slot_page = &area->pages[s];
-    slot_page->state = PAGE_FREE;
-    slot_page->heap = NULL;
+    STORE(slot_page->state, PAGE_FREE);
+    STORE(slot_page->heap, NULL);
     slot_page->released = 0;
     slot_page->freed_at_ms = now ? now : 1;
     area->slot_page[s] = (uint8_t)s;

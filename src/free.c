@@ -34,13 +34,17 @@ CROWD_EXPORT void crowd_free(void *p) {
   if (unlikely(block->check == freed_mark)) crowd_fatal("double free", p);
   /* No busy flag here: the release thread only takes pages with no live
    * block from a heap, and a valid free means the page has one. */
-  if (unlikely(page->heap != crowd_thread_heap)) { crowd_free_remote(page, block); return; }
+  if (unlikely(LOAD(page->heap) != crowd_thread_heap)) { crowd_free_remote(page, block); return; }
   block->next = page->free;
   block->check = freed_mark;
   page->free = block;
-  if (unlikely(--page->used < page->floor)) crowd_free_slow(page, p);
+  uint32_t used = LOAD(page->used) - 1;
+  STORE(page->used, used);
+  if (unlikely(used < page->floor)) crowd_free_slow(page, p);
 }
+#if CROWD_GLIBC_NAMES
 CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));
+#endif
 
 CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
   if (page->state == PAGE_FREE) crowd_free_foreign(block);
@@ -50,6 +54,17 @@ CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
     block->next = head;
   } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, block, memory_order_release,
                                                   memory_order_relaxed));
+  /* A full page is not looked at by its owner until told: the first remote
+   * free after it filled puts it on the owner's notified stack. */
+  atomic_thread_fence(memory_order_seq_cst); /* pairs with the owner's in alloc.c */
+  struct heap *owner = page->heap;
+  if (page->state == PAGE_FULL && owner && !atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) {
+    struct page *top = atomic_load_explicit(&owner->notified, memory_order_relaxed);
+    do {
+      page->notify_next = top;
+    } while (!atomic_compare_exchange_weak_explicit(&owner->notified, &top, page, memory_order_release,
+                                                    memory_order_relaxed));
+  }
   if (page->heap == NULL) { /* abandoned: the sweep may return it */
     crowd_release_wake();
     crowd_release_poll();
@@ -77,7 +92,7 @@ static void free_locked(struct heap *heap, struct page *page) {
         crowd_release_wake();
         return;
       }
-      heap->current[size_class] = &crowd_empty_page;
+      STORE(heap->current[size_class], &crowd_empty_page);
       crowd_area_return_page(page);
       return;
     }
@@ -90,7 +105,7 @@ static void free_locked(struct heap *heap, struct page *page) {
     }
     /* Drained to its last eighth while fuller pages wait with room: set it
      * aside so that it can empty; the next malloc takes the fullest. */
-    heap->current[size_class] = &crowd_empty_page;
+    STORE(heap->current[size_class], &crowd_empty_page);
     crowd_heap_queue(heap, page);
     crowd_page_release_subpages(page);
     return;
@@ -114,9 +129,11 @@ CROWD_NOINLINE void crowd_free_slow(struct page *page, void *p) {
 
 void crowd_free_sized(void *p, size_t size) { crowd_free(p); }
 void crowd_free_aligned_sized(void *p, size_t alignment, size_t size) { crowd_free(p); }
+#if CROWD_GLIBC_NAMES
 CROWD_EXPORT void free_sized(void *p, size_t size) __attribute__((alias("crowd_free_sized")));
 CROWD_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
     __attribute__((alias("crowd_free_aligned_sized")));
+#endif
 
 /* Bytes usable in the block at p (validating it like free does). */
 size_t crowd_block_size(const void *p) {

@@ -16,6 +16,7 @@ static bool heap_key_ready;
 
 static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page_list abandoned[CLASS_COUNT];
+static _Atomic uint32_t abandoned_count[CLASS_COUNT]; /* peeked without the lock */
 
 struct page crowd_empty_page;
 struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
@@ -52,7 +53,7 @@ struct heap *crowd_heap_for_thread(void) {
   } else {
     COUNTER_SUB(heaps_abandoned, 1);
   }
-  for (unsigned c = 0; c < CLASS_COUNT; c++) heap->current[c] = &crowd_empty_page;
+  for (unsigned c = 0; c < CLASS_COUNT; c++) STORE(heap->current[c], &crowd_empty_page);
   memset(heap->classes, 0, sizeof heap->classes);
   heap->live = 1;
   heap->thread = pthread_self();
@@ -68,7 +69,7 @@ struct heap *crowd_heap_for_thread(void) {
 void crowd_heap_queue(struct heap *heap, struct page *page) {
   struct heap_class *hc = &heap->classes[page->size_class];
   unsigned b = crowd_page_bucket(page);
-  page->state = PAGE_QUEUED;
+  STORE(page->state, PAGE_QUEUED);
   page->bucket = (uint8_t)b;
   page->floor = crowd_bucket_floor(page, b);
   crowd_list_push(&hc->bucket[b], page);
@@ -90,18 +91,23 @@ void crowd_heap_unqueue(struct heap *heap, struct page *page) {
 static void page_abandon(struct page *page) {
   crowd_page_collect(page);
   if (page->used == 0) { crowd_area_return_page(page); return; }
-  page->heap = NULL;
-  page->state = PAGE_ABANDONED;
+  STORE(page->heap, NULL);
+  STORE(page->state, PAGE_ABANDONED);
   pthread_mutex_lock(&abandoned_lock);
   crowd_list_push(&abandoned[page->size_class], page);
+  STORE(abandoned_count[page->size_class], LOAD(abandoned_count[page->size_class]) + 1);
   pthread_mutex_unlock(&abandoned_lock);
 }
 
 void crowd_heap_abandon(struct heap *heap) {
+  /* The lock keeps the release thread out while the pages move. */
+  pthread_mutex_lock(&heap->lock);
+  struct page *notified = atomic_exchange_explicit(&heap->notified, NULL, memory_order_acquire);
+  for (; notified; notified = notified->notify_next) atomic_store_explicit(&notified->notified, 0, memory_order_relaxed);
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct heap_class *hc = &heap->classes[c];
     struct page *current = heap->current[c];
-    heap->current[c] = &crowd_empty_page;
+    STORE(heap->current[c], &crowd_empty_page);
     if (current != &crowd_empty_page) page_abandon(current);
     for (unsigned b = 0; b < BUCKET_COUNT; b++)
       while (hc->bucket[b].head) {
@@ -116,6 +122,7 @@ void crowd_heap_abandon(struct heap *heap) {
     }
     hc->bucket_mask = 0;
   }
+  pthread_mutex_unlock(&heap->lock);
   pthread_mutex_lock(&crowd_heap_lock);
   heap->live = 0;
   COUNTER_SUB(heaps_live, 1);
@@ -126,7 +133,7 @@ void crowd_heap_abandon(struct heap *heap) {
 /* Adopts the fullest abandoned page of the class (crowding again: the
  * sparse ones are left to empty). */
 struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
-  if (!abandoned[size_class].head) return NULL; /* racy peek; the lock decides */
+  if (!LOAD(abandoned_count[size_class])) return NULL; /* a peek; the lock decides */
   pthread_mutex_lock(&abandoned_lock);
   struct page *best = NULL;
   unsigned looked = 0;
@@ -136,8 +143,9 @@ struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
   }
   if (best) {
     crowd_list_remove(&abandoned[size_class], best);
-    best->heap = heap;
-    best->state = PAGE_CURRENT;
+    STORE(abandoned_count[size_class], LOAD(abandoned_count[size_class]) - 1);
+    STORE(best->heap, heap);
+    STORE(best->state, PAGE_CURRENT);
   }
   pthread_mutex_unlock(&abandoned_lock);
   if (best) crowd_page_collect(best);
@@ -147,7 +155,7 @@ struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
 /* Returns abandoned pages that frees from other threads have emptied. */
 void crowd_abandoned_sweep(void) {
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
-    if (!abandoned[c].head) continue;
+    if (!LOAD(abandoned_count[c])) continue;
     pthread_mutex_lock(&abandoned_lock);
     struct page *page = abandoned[c].head;
     while (page) {
@@ -155,6 +163,7 @@ void crowd_abandoned_sweep(void) {
       crowd_page_collect(page);
       if (page->used == 0) {
         crowd_list_remove(&abandoned[c], page);
+        STORE(abandoned_count[c], LOAD(abandoned_count[c]) - 1);
         pthread_mutex_unlock(&abandoned_lock);
         crowd_area_return_page(page);
         pthread_mutex_lock(&abandoned_lock);
@@ -196,7 +205,7 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
       }
       continue;
     }
-    heap->current[c] = &crowd_empty_page;
+    STORE(heap->current[c], &crowd_empty_page);
     taken[count] = page;
     taken_class[count++] = c;
   }
@@ -206,7 +215,7 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
     for (unsigned i = 0; i < count; i++) {
       struct page *page = taken[i];
       if (!quiet || page->used != 0) {
-        heap->current[taken_class[i]] = page;
+        STORE(heap->current[taken_class[i]], page);
         if (!quiet && next_due_ms && (!*next_due_ms || now + 10 < *next_due_ms)) *next_due_ms = now + 10;
         continue;
       }

@@ -54,7 +54,6 @@ static void *huge_install(char *base, size_t need, size_t offset, size_t alignme
 }
 
 static struct huge *cache_take(size_t need) {
-  if (!huge_cache) return NULL;
   pthread_mutex_lock(&huge_lock);
   struct huge *best = NULL;
   for (struct huge *h = huge_cache; h; h = h->next)

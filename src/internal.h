@@ -24,10 +24,21 @@
 
 #include "crowd.h"
 
+/* 0 in sanitizer builds: the sanitizer owns malloc/free there, and the
+ * tests call crowd through its crowd_* names only. */
+#ifndef CROWD_GLIBC_NAMES
+#define CROWD_GLIBC_NAMES 1
+#endif
+
 #define CROWD_HIDDEN __attribute__((visibility("hidden")))
 #define CROWD_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* Fields other threads peek at are _Atomic; the owner reads and writes
+ * them relaxed, which compiles to plain moves on x86 and keeps TSan able
+ * to check the rest. */
+#define LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
+#define STORE(field, value) atomic_store_explicit(&(field), (value), memory_order_relaxed)
 #define CROWD_NOINLINE __attribute__((noinline))
 #define CROWD_COLD __attribute__((cold, noinline))
 
@@ -70,17 +81,17 @@ enum page_state {
 /* A page descriptor.  The first cache line is what malloc/free touch. */
 struct page {
   struct block *free;     /* blocks ready to hand out */
-  uint32_t used;          /* live blocks, as the owner sees them */
+  _Atomic uint32_t used;  /* live blocks, as the owner sees them (others peek) */
   uint32_t floor;         /* free(): used < floor sends us to the slow path */
-  struct heap *heap;      /* owner; NULL when abandoned or free */
+  _Atomic(struct heap *) heap; /* owner; NULL when abandoned or free */
   char *start;            /* address of the first block */
   uint64_t reciprocal;    /* 2^40 / block_size, rounded up: offset -> index */
   uint32_t block_size;
-  uint32_t bump;          /* offset of the first never-handed-out byte */
+  _Atomic uint32_t bump;  /* offset of the first never-handed-out byte (others peek) */
   uint32_t capacity;      /* blocks the page holds */
   uint8_t size_class;
   uint8_t span;           /* slots */
-  uint8_t state;          /* enum page_state */
+  _Atomic uint8_t state;  /* enum page_state */
   uint8_t bucket;
   _Atomic(struct block *) thread_free; /* frees from other threads */
   uint8_t is_zero;        /* untouched memory beyond bump reads as zero */
@@ -88,8 +99,10 @@ struct page {
   uint8_t dirty;          /* PAGE_FREE slot: memory may hold old bytes */
   uint8_t released;       /* PAGE_FREE slot: given back to the kernel */
   uint8_t subpages_released; /* free 4 KiB sub-pages were given back */
+  _Atomic uint8_t notified;   /* FULL page already told its heap of a remote free */
   /* second line: slow-path bookkeeping */
   struct page *next, *prev;   /* bucket / full / abandoned list */
+  struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
   uint64_t released_subpages[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE / 64]; /* 4 KiB sub-pages given back */
 } __attribute__((aligned(64)));
@@ -135,8 +148,9 @@ struct heap {
    * release thread can tell (after a membarrier) that a page it wants to
    * take from an idle heap is not being popped from.  See release.c. */
   _Atomic uint8_t busy;
-  struct page *current[CLASS_COUNT]; /* the fast path reads only this */
+  _Atomic(struct page *) current[CLASS_COUNT]; /* the fast path reads only this */
   pthread_mutex_t lock;              /* the owner's slow paths, and the release thread */
+  _Atomic(struct page *) notified;   /* full pages that received remote frees */
   struct heap_class classes[CLASS_COUNT];
   struct heap *next_heap;            /* all heaps (live and parked) */
   uint32_t live;                     /* a thread uses it */
@@ -212,6 +226,7 @@ CROWD_HIDDEN void *crowd_os_map(size_t size);
 CROWD_HIDDEN void crowd_os_unmap(void *p, size_t size);
 CROWD_HIDDEN bool crowd_os_release(void *p, size_t size); /* purge per options */
 CROWD_HIDDEN void *crowd_os_remap(void *old, size_t old_size, size_t new_size, void *fixed_target);
+CROWD_HIDDEN void crowd_os_no_hugepages(void *p, size_t size);
 CROWD_HIDDEN bool crowd_os_shrink(void *p, size_t old_size, size_t new_size);
 CROWD_HIDDEN uint64_t crowd_os_now_ms(void);
 CROWD_HIDDEN void crowd_os_random(void *buf, size_t size);

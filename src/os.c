@@ -73,6 +73,17 @@ void *crowd_os_remap(void *old, size_t old_size, size_t new_size, void *fixed_ta
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* Areas hold small blocks released at 4 KiB granularity: a transparent
+ * huge page there would make one live block pin 2 MiB, and khugepaged
+ * would refill released ranges.  (A no-op where THP is off.) */
+void crowd_os_no_hugepages(void *p, size_t size) {
+#ifdef MADV_NOHUGEPAGE
+  int saved = errno;
+  madvise(p, size, MADV_NOHUGEPAGE);
+  errno = saved;
+#endif
+}
+
 bool crowd_os_shrink(void *p, size_t old_size, size_t new_size) {
   if (new_size >= old_size) return true;
   crowd_os_unmap((char *)p + new_size, old_size - new_size);

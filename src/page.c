@@ -11,10 +11,10 @@
 void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero) {
   const struct class_info *info = &crowd_classes[size_class];
   page->free = NULL;
-  page->used = 0;
+  STORE(page->used, 0);
   page->floor = 1;
   page->block_size = info->size;
-  page->bump = 0;
+  STORE(page->bump, 0);
   page->reciprocal = info->reciprocal;
   page->capacity = info->capacity;
   page->size_class = (uint8_t)size_class;
@@ -34,27 +34,29 @@ void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero
 void *crowd_page_extend(struct page *page) {
   uint32_t size = page->block_size;
   uint32_t limit = page->capacity * size;
-  if (page->bump >= limit) return NULL;
-  char *start = crowd_page_start(crowd_page_area(page), page);
-  struct block *first = (struct block *)(start + page->bump);
-  page->bump += size;
+  uint32_t bump = LOAD(page->bump);
+  if (bump >= limit) return NULL;
+  char *start = page->start;
+  struct block *first = (struct block *)(start + bump);
+  bump += size;
   if (!page->is_zero) first->check = 0;
   if (size < OS_PAGE) {
-    uint32_t boundary = (page->bump + OS_PAGE - 1) & ~(uint32_t)(OS_PAGE - 1);
+    uint32_t boundary = (bump + OS_PAGE - 1) & ~(uint32_t)(OS_PAGE - 1);
     if (boundary > limit) boundary = limit;
     /* Chain blocks that start before the boundary, in address order. */
     struct block *chain = NULL, **tail = &chain;
-    while (page->bump < boundary && page->bump + size <= limit) {
-      struct block *b = (struct block *)(start + page->bump);
+    while (bump < boundary && bump + size <= limit) {
+      struct block *b = (struct block *)(start + bump);
       b->check = crowd_cookie ^ (uintptr_t)b;
       *tail = b;
       tail = &b->next;
-      page->bump += size;
+      bump += size;
     }
     *tail = page->free;
     page->free = chain;
   }
-  page->used++;
+  STORE(page->bump, bump);
+  STORE(page->used, LOAD(page->used) + 1);
   return first;
 }
 
@@ -67,7 +69,7 @@ uint32_t crowd_page_collect(struct page *page) {
   while (tail->next) { tail = tail->next; count++; }
   tail->next = page->free;
   page->free = list;
-  page->used -= count;
+  STORE(page->used, LOAD(page->used) - count);
   return count;
 }
 

@@ -88,6 +88,7 @@ static void print_stats(void) {
 
 void crowd_stats_print_at_exit(void) { print_stats(); }
 
+#if CROWD_GLIBC_NAMES
 CROWD_EXPORT void malloc_stats(void) { print_stats(); }
 
 CROWD_EXPORT struct mallinfo2 mallinfo2(void) {
@@ -147,3 +148,4 @@ CROWD_EXPORT int malloc_info(int options, FILE *stream) {
   fputs(buf, stream);
   return 0;
 }
+#endif
