@@ -12,15 +12,12 @@
 #include "internal.h"
 
 pthread_mutex_t crowd_area_lock = PTHREAD_MUTEX_INITIALIZER;
-_Atomic uint64_t crowd_area_registry[REGISTRY_BITS / 64];
+_Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
 
 static struct area *area_list; /* by address, lowest first */
 
-void crowd_area_register(uintptr_t area, bool on) {
-  uintptr_t index = area >> AREA_SHIFT;
-  uint64_t bit = (uint64_t)1 << (index & 63);
-  if (on) atomic_fetch_or_explicit(&crowd_area_registry[index >> 6], bit, memory_order_release);
-  else atomic_fetch_and_explicit(&crowd_area_registry[index >> 6], ~bit, memory_order_release);
+void crowd_area_register(uintptr_t area, unsigned kind) {
+  atomic_store_explicit(&crowd_area_kinds[area >> AREA_SHIFT], (uint8_t)kind, memory_order_release);
 }
 
 static uint64_t run_mask(unsigned span) {
@@ -57,7 +54,7 @@ static struct area *area_new(void) {
     STORE(area->pages[s].state, PAGE_FREE);
   }
   area_link(area);
-  crowd_area_register((uintptr_t)area, true);
+  crowd_area_register((uintptr_t)area, KIND_PAGES);
   COUNTER_ADD(areas_mapped, 1);
   COUNTER_ADD(areas_live, 1);
   COUNTER_ADD(mapped_bytes, AREA_SIZE);
@@ -161,7 +158,7 @@ size_t crowd_area_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
        * (its free slots are still released below), so a program hovering
        * at one area's worth does not map and unmap it over and over. */
       area_unlink(area);
-      crowd_area_register((uintptr_t)area, false);
+      crowd_area_register((uintptr_t)area, KIND_NONE);
       for (unsigned s = 1; s < SLOTS_PER_AREA; s++) {
         struct page *slot_page = &area->pages[s];
         if (slot_page->released) COUNTER_SUB(pages_free_released, 1);

@@ -18,12 +18,20 @@ static inline struct page *page_of(struct area *area, const void *p) {
   return &area->pages[area->slot_page[slot]];
 }
 
+/* Huge blocks and pointers that are not crowd's. */
+static CROWD_NOINLINE void free_not_in_pages(void *p) {
+  uintptr_t area_address = crowd_area_of(p);
+  if (crowd_area_kind(area_address) == KIND_HUGE) crowd_huge_free((struct huge *)area_address, p);
+  else crowd_free_foreign(p);
+}
+
+static CROWD_COLD void free_double(void *p) { crowd_fatal("double free", p); }
+
 CROWD_EXPORT void crowd_free(void *p) {
   if (unlikely(p == NULL)) return;
   uintptr_t area_address = crowd_area_of(p);
-  if (unlikely(!crowd_area_registered(area_address))) { crowd_free_foreign(p); return; }
+  if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
   struct area *area = (struct area *)area_address;
-  if (unlikely(area->kind != AREA_PAGES)) { crowd_huge_free((struct huge *)area, p); return; }
   struct page *page = page_of(area, p);
   /* The pointer must be the start of a block the page has handed out. */
   uint64_t offset = (uint64_t)((char *)p - page->start);
@@ -31,7 +39,7 @@ CROWD_EXPORT void crowd_free(void *p) {
   if (unlikely(index * page->block_size != offset || offset >= page->bump)) { crowd_free_foreign(p); return; }
   struct block *block = p;
   uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
-  if (unlikely(block->check == freed_mark)) crowd_fatal("double free", p);
+  if (unlikely(block->check == freed_mark)) { free_double(p); return; }
   /* No busy flag here: the release thread only takes pages with no live
    * block from a heap, and a valid free means the page has one. */
   if (unlikely(LOAD(page->heap) != crowd_thread_heap)) { crowd_free_remote(page, block); return; }

@@ -46,7 +46,7 @@ static void *huge_install(char *base, size_t need, size_t offset, size_t alignme
   huge->user_offset = offset;
   huge->alignment = alignment;
   huge->check = crowd_cookie ^ (uintptr_t)base;
-  crowd_area_register((uintptr_t)base, true);
+  crowd_area_register((uintptr_t)base, KIND_HUGE);
   COUNTER_ADD(huge_live_bytes, need);
   COUNTER_ADD(huge_live_count, 1);
   COUNTER_ADD(mapped_bytes, need);
@@ -98,7 +98,7 @@ size_t crowd_huge_usable(const struct huge *huge) {
 
 static void huge_unmap(struct huge *huge) {
   size_t size = huge->map_size;
-  crowd_area_register((uintptr_t)huge, false);
+  crowd_area_register((uintptr_t)huge, KIND_NONE);
   COUNTER_SUB(mapped_bytes, size);
   crowd_os_unmap(huge, size);
 }
@@ -179,11 +179,11 @@ void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {
       errno = ENOMEM;
       return NULL;
     }
-    crowd_area_register((uintptr_t)huge, false);
+    crowd_area_register((uintptr_t)huge, KIND_NONE);
     huge = (struct huge *)target;
     huge->map_size = need;
     huge->check = crowd_cookie ^ (uintptr_t)huge;
-    crowd_area_register((uintptr_t)huge, true);
+    crowd_area_register((uintptr_t)huge, KIND_HUGE);
   }
   COUNTER_ADD(huge_live_bytes, need - old);
   COUNTER_ADD(mapped_bytes, need - old);

@@ -55,9 +55,11 @@
 #define CLASS_COUNT 88
 #define CROWD_MIN_ALIGN 16
 
-/* 47-bit user address space: one registry bit per 4 MiB. */
+/* 47-bit user address space: one registry byte per 4 MiB (32 MiB of
+ * zero pages, touched only where crowd has areas). */
 #define ADDRESS_BITS 47
-#define REGISTRY_BITS ((uintptr_t)1 << (ADDRESS_BITS - AREA_SHIFT))
+#define REGISTRY_SIZE ((uintptr_t)1 << (ADDRESS_BITS - AREA_SHIFT))
+enum registry_kind { KIND_NONE = 0, KIND_PAGES = 1, KIND_HUGE = 2 };
 
 /* Occupancy buckets for crowding: bucket b holds pages with
  * used/capacity in [b/8, (b+1)/8).  Full pages sit on their own list. */
@@ -104,8 +106,10 @@ struct page {
   struct page *next, *prev;   /* bucket / full / abandoned list */
   struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
-  uint64_t released_subpages[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE / 64]; /* 4 KiB sub-pages given back */
+  uint16_t released_sub;      /* this slot's 4 KiB sub-pages given back (page.c) */
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct page) == 128, "page descriptors are two cache lines");
 
 enum area_kind { AREA_PAGES = 0x5041, AREA_HUGE = 0x4855 };
 
@@ -169,7 +173,7 @@ CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
 CROWD_HIDDEN extern uintptr_t crowd_cookie;
 CROWD_HIDDEN extern struct heap crowd_empty_heap;
 CROWD_HIDDEN extern struct page crowd_empty_page;
-CROWD_HIDDEN extern _Atomic uint64_t crowd_area_registry[REGISTRY_BITS / 64];
+CROWD_HIDDEN extern _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
 extern __thread struct heap *crowd_thread_heap
     __attribute__((tls_model("initial-exec"))) CROWD_HIDDEN;
 
@@ -183,13 +187,13 @@ static inline unsigned crowd_size_class(size_t size) {
 CROWD_HIDDEN void crowd_sizeclass_init(void);
 
 /* ---- registry ---- */
-static inline bool crowd_area_registered(uintptr_t area) {
+static inline unsigned crowd_area_kind(uintptr_t area) {
   uintptr_t index = area >> AREA_SHIFT;
-  if (unlikely(index >= REGISTRY_BITS)) return false;
-  uint64_t word = atomic_load_explicit(&crowd_area_registry[index >> 6], memory_order_relaxed);
-  return (word >> (index & 63)) & 1;
+  if (unlikely(index >= REGISTRY_SIZE)) return KIND_NONE;
+  return LOAD(crowd_area_kinds[index]);
 }
-CROWD_HIDDEN void crowd_area_register(uintptr_t area, bool on);
+static inline bool crowd_area_registered(uintptr_t area) { return crowd_area_kind(area) != KIND_NONE; }
+CROWD_HIDDEN void crowd_area_register(uintptr_t area, unsigned kind);
 
 static inline uintptr_t crowd_area_of(const void *p) {
   return ((uintptr_t)p - 1) & ~AREA_MASK;

@@ -20,7 +20,7 @@ void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero
   page->size_class = (uint8_t)size_class;
   page->is_zero = memory_is_zero;
   page->subpages_released = 0;
-  memset(page->released_subpages, 0, sizeof page->released_subpages);
+  for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
   page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
   page->bucket = 0;
   atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
@@ -99,6 +99,15 @@ void crowd_list_remove(struct page_list *list, struct page *page) {
   page->next = page->prev = NULL;
 }
 
+/* Released 4 KiB sub-pages are remembered per slot: 16 bits in each
+ * slot's descriptor, so a page of n slots has 16n of them. */
+static inline bool sub_released(struct area *area, const struct page *page, uint32_t sub) {
+  return area->pages[page->slot + (sub >> 4)].released_sub >> (sub & 15) & 1;
+}
+static inline void sub_mark_released(struct area *area, const struct page *page, uint32_t sub) {
+  area->pages[page->slot + (sub >> 4)].released_sub |= (uint16_t)(1u << (sub & 15));
+}
+
 /* Sub-page release.  A sparse page (crowding starves it, so it may hold a
  * few long-lived blocks for a long time) gives back every 4 KiB sub-page,
  * below the bump mark, that no live block overlaps.  Free blocks that
@@ -107,10 +116,12 @@ void crowd_list_remove(struct page_list *list, struct page *page) {
  * page is allocated from again.  Returns the bytes released. */
 size_t crowd_page_release_subpages(struct page *page) {
   uint32_t size = page->block_size;
-  uint32_t whole = page->bump / OS_PAGE; /* sub-pages entirely below bump */
-  if (page->subpages_released || page->used == 0 || whole < 2) return 0;
+  uint32_t bump = LOAD(page->bump);
+  uint32_t whole = bump / OS_PAGE; /* sub-pages entirely below bump */
+  if (page->subpages_released || LOAD(page->used) == 0 || whole < 2) return 0;
   crowd_page_collect(page);
-  uint32_t handed = page->bump / size;
+  struct area *area = crowd_page_area(page);
+  uint32_t handed = bump / size;
   uint64_t free_bits[(SLOT_SIZE / CROWD_MIN_ALIGN) / 64];
   memset(free_bits, 0, sizeof free_bits);
   char *start = page->start;
@@ -118,7 +129,7 @@ size_t crowd_page_release_subpages(struct page *page) {
     uint32_t index = (uint32_t)((((uint64_t)((char *)b - start)) * page->reciprocal) >> 40);
     free_bits[index >> 6] |= (uint64_t)1 << (index & 63);
   }
-  uint64_t live_subpages[sizeof page->released_subpages / sizeof(uint64_t)];
+  uint64_t live_subpages[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE / 64];
   memset(live_subpages, 0, sizeof live_subpages);
   for (uint32_t index = 0; index < handed; index++) {
     if (free_bits[index >> 6] >> (index & 63) & 1) continue;
@@ -126,11 +137,11 @@ size_t crowd_page_release_subpages(struct page *page) {
     uint32_t last = (uint32_t)(((uint64_t)index * size + size - 1) >> 12);
     for (uint32_t s = first; s <= last; s++) live_subpages[s >> 6] |= (uint64_t)1 << (s & 63);
   }
-  uint64_t *released = page->released_subpages;
   uint32_t count = 0;
   for (uint32_t s = 0; s < whole; s++)
-    if (!(live_subpages[s >> 6] >> (s & 63) & 1)) { released[s >> 6] |= (uint64_t)1 << (s & 63); count++; }
+    if (!(live_subpages[s >> 6] >> (s & 63) & 1)) { sub_mark_released(area, page, s); count++; }
   if (count == 0) return 0;
+  page->subpages_released = 1;
   /* Unlink the free blocks that overlap what goes, before it goes. */
   struct block **link = &page->free;
   while (*link) {
@@ -139,49 +150,49 @@ size_t crowd_page_release_subpages(struct page *page) {
     uint32_t first = (uint32_t)(offset >> 12), last = (uint32_t)((offset + size - 1) >> 12);
     bool gone = false;
     for (uint32_t s = first; s <= last && s < whole; s++)
-      if (released[s >> 6] >> (s & 63) & 1) { gone = true; break; }
+      if (sub_released(area, page, s)) { gone = true; break; }
     if (gone) *link = b->next;
     else link = &b->next;
   }
   size_t bytes = 0;
   for (uint32_t s = 0; s < whole;) {
-    if (!(released[s >> 6] >> (s & 63) & 1)) { s++; continue; }
+    if (!sub_released(area, page, s)) { s++; continue; }
     uint32_t end = s;
-    while (end < whole && (released[end >> 6] >> (end & 63) & 1)) end++;
+    while (end < whole && sub_released(area, page, end)) end++;
     crowd_os_release(start + ((size_t)s << 12), (size_t)(end - s) << 12);
     bytes += (size_t)(end - s) << 12;
     s = end;
   }
-  page->subpages_released = 1;
   return bytes;
 }
 
 /* Puts the blocks set aside by a sub-page release back on the free list
- * (they were all free: blocks handed out since start above the old bump). */
+ * (they were all free; blocks handed out since then lie above the old
+ * bump mark, so none of them overlaps a released sub-page). */
 void crowd_page_restore_subpages(struct page *page) {
   if (!page->subpages_released) return;
+  struct area *area = crowd_page_area(page);
   uint32_t size = page->block_size;
-  uint32_t whole = page->bump / OS_PAGE;
-  uint64_t *released = page->released_subpages;
+  uint32_t subpages = (uint32_t)page->span * (SLOT_SIZE / OS_PAGE);
   char *start = page->start;
   uint32_t last_sub = 0;
-  for (uint32_t s = 0; s < MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE; s++)
-    if (released[s >> 6] >> (s & 63) & 1) last_sub = s + 1;
+  for (uint32_t s = 0; s < subpages; s++)
+    if (sub_released(area, page, s)) last_sub = s + 1;
   uint32_t limit = (uint32_t)(((uint64_t)last_sub << 12) / size + 1);
-  if (limit > page->bump / size) limit = page->bump / size;
+  uint32_t handed = LOAD(page->bump) / size;
+  if (limit > handed) limit = handed;
   for (uint32_t index = 0; index < limit; index++) {
     uint64_t offset = (uint64_t)index * size;
     uint32_t first = (uint32_t)(offset >> 12), last = (uint32_t)((offset + size - 1) >> 12);
     bool was_set_aside = false;
-    for (uint32_t s = first; s <= last; s++)
-      if (released[s >> 6] >> (s & 63) & 1) { was_set_aside = true; break; }
+    for (uint32_t s = first; s <= last && s < subpages; s++)
+      if (sub_released(area, page, s)) { was_set_aside = true; break; }
     if (!was_set_aside) continue;
     struct block *b = (struct block *)(start + offset);
     b->next = page->free;
     b->check = crowd_cookie ^ (uintptr_t)b;
     page->free = b;
   }
-  (void)whole;
-  memset(page->released_subpages, 0, sizeof page->released_subpages);
+  for (uint32_t slot = page->slot; slot < page->slot + page->span; slot++) area->pages[slot].released_sub = 0;
   page->subpages_released = 0;
 }
