@@ -66,6 +66,10 @@ struct crowd_stats {
 };
 int crowd_stats_get(struct crowd_stats *stats);
 
+/* Writes the heap map (every area and page, occupancy and residency) as
+ * JSON to the file descriptor.  `crowd map` draws it.  Returns 0. */
+int crowd_map_write(int fd);
+
 #ifdef __cplusplus
 }
 #endif

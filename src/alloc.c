@@ -94,9 +94,11 @@ static void make_current(struct heap *heap, struct page *page) {
   STORE(page->state, PAGE_CURRENT);
   STORE(page->heap, heap);
   page->freed_at_ms = 0;
-  /* While fuller pages of the class wait with room, a current page that
-   * drains to its last eighth is set aside so it can empty (free.c). */
-  page->floor = heap->classes[page->size_class].bucket_mask > 1 ? crowd_bucket_floor(page, 1) : 1;
+  /* A current page that drains to its last eighth goes to the slow path:
+   * set aside if fuller pages wait with room, else its free sub-pages are
+   * given back (free.c). */
+  page->sparse_since_ms = 0;
+  page->floor = crowd_bucket_floor(page, 1);
   STORE(heap->current[page->size_class], page);
 }
 

@@ -40,14 +40,22 @@ CROWD_EXPORT void crowd_free(void *p) {
   struct block *block = p;
   uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
   if (unlikely(block->check == freed_mark)) { free_double(p); return; }
-  /* No busy flag here: the release thread only takes pages with no live
-   * block from a heap, and a valid free means the page has one. */
-  if (unlikely(LOAD(page->heap) != crowd_thread_heap)) { crowd_free_remote(page, block); return; }
+  struct heap *heap = crowd_thread_heap;
+  if (unlikely(LOAD(page->heap) != heap)) { crowd_free_remote(page, block); return; }
+  /* The release thread may be taking this page for a moment (release.c):
+   * announce, then look again at the owner it may have cleared. */
+  crowd_heap_enter(heap);
+  if (unlikely(LOAD(page->heap) != heap)) {
+    crowd_heap_leave(heap);
+    crowd_free_remote(page, block);
+    return;
+  }
   block->next = page->free;
   block->check = freed_mark;
   page->free = block;
   uint32_t used = LOAD(page->used) - 1;
   STORE(page->used, used);
+  crowd_heap_leave(heap);
   if (unlikely(used < page->floor)) crowd_free_slow(page, p);
 }
 #if CROWD_GLIBC_NAMES
@@ -86,11 +94,21 @@ CROWD_COLD void crowd_free_foreign(void *p) {
 /* Crowding on free: a page that drains gives way to fuller ones.  Sparse
  * pages give back their free sub-pages at once (nothing will be placed in
  * them while fuller pages have room); empty pages go back to the area. */
+/* A page fell into its class's lowest bucket: nothing will be placed in
+ * it while fuller pages have room.  If it stays sparse for the purge
+ * delay, the release thread gives back its free sub-pages (release.c);
+ * doing it at once would fault them in again when the page refills. */
+static void mark_sparse(struct page *page) {
+  if (page->sparse_since_ms) return;
+  page->sparse_since_ms = crowd_os_now_ms();
+  crowd_release_wake();
+}
+
 static void free_locked(struct heap *heap, struct page *page) {
   unsigned size_class = page->size_class;
   struct heap_class *hc = &heap->classes[size_class];
-  if (page->state == PAGE_CURRENT) {
-    if (page->used == 0) {
+  if (LOAD(page->state) == PAGE_CURRENT) {
+    if (LOAD(page->used) == 0) {
       /* The class's only page with room stays: a malloc/free loop must not
        * take and return a page each time round.  If it stays empty for the
        * purge delay, the release thread takes it (release.c). */
@@ -105,26 +123,26 @@ static void free_locked(struct heap *heap, struct page *page) {
       return;
     }
     if ((hc->bucket_mask & ~1u) == 0) {
-      /* Sparse, and no fuller page to move to: keep allocating here, but
-       * give back what its free blocks span meanwhile. */
+      /* Sparse, and no fuller page to move to: keep allocating here. */
       page->floor = 1;
-      crowd_page_release_subpages(page);
+      mark_sparse(page);
       return;
     }
     /* Drained to its last eighth while fuller pages wait with room: set it
      * aside so that it can empty; the next malloc takes the fullest. */
     STORE(heap->current[size_class], &crowd_empty_page);
     crowd_heap_queue(heap, page);
-    crowd_page_release_subpages(page);
+    mark_sparse(page);
     return;
   }
   crowd_heap_unqueue(heap, page);
-  if (page->used == 0) {
+  if (LOAD(page->used) == 0) {
     crowd_area_return_page(page);
     return;
   }
   crowd_heap_queue(heap, page);
-  if (page->bucket == 0) crowd_page_release_subpages(page);
+  if (page->bucket == 0) mark_sparse(page);
+  else page->sparse_since_ms = 0;
 }
 
 CROWD_NOINLINE void crowd_free_slow(struct page *page, void *p) {

@@ -175,55 +175,115 @@ void crowd_abandoned_sweep(void) {
   }
 }
 
-/* Takes from a heap the current pages that have held no live block for
- * the purge delay (all such pages with force) and returns them to their
- * areas.  The owner may be inside its lock-free fast path at any moment;
- * the protocol that makes taking a page safe:
+/* The release thread's work on a heap whose owner may be idle:
+ *   - a current page with no live block for the purge delay goes back to
+ *     its area;
+ *   - a page sparse for the purge delay (lowest bucket, or a current page
+ *     drained that far) gives back its free 4 KiB sub-pages, and again
+ *     later if more of its blocks go.
+ * The owner may be inside its lock-free malloc or free at any moment.
+ * The protocol that makes taking a page for a moment safe:
  *   1. hold the heap's lock: the owner is not in a slow path;
- *   2. point its current slots at the empty page, so any malloc from now
- *      on goes to the slow path and waits for the lock;
+ *   2. point the heap's current slot away from the page (malloc then goes
+ *      to the slow path and waits for the lock) and clear the page's owner
+ *      (free then takes the remote path, an atomic push);
  *   3. membarrier: every thread of the process passes a full barrier, so
- *      the owner either saw step 2 or has its busy flag visible to us;
- *   4. busy clear: the owner is not popping from the pages -- take them;
- *      busy set: put everything back and try on the next pass.
- * free() needs no flag: a page with no live block receives no valid free.
- * Without membarrier (old kernels, some sandboxes) nothing is taken here;
- * those pages go back when their thread next allocates or exits. */
-size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64_t *next_due_ms) {
-  if (!heap->live || heap->current[0] == NULL) return 0;
-  if (pthread_mutex_trylock(&heap->lock) != 0) return 0; /* busy in a slow path: not idle */
+ *      the owner either sees step 2 from now on, or its busy flag, set
+ *      before it looked, is visible to us;
+ *   4. busy clear: the pages are ours until we put owner and slot back;
+ *      busy set: put everything back at once and try again shortly.
+ * Without membarrier (old kernels, some sandboxes) nothing is taken here:
+ * those pages wait for their thread's next slow path or its exit. */
+enum claim_kind { CLAIM_EMPTY, CLAIM_SPARSE };
+
+struct claim {
+  struct page *page;
+  unsigned size_class;
+  bool was_current;
+  enum claim_kind kind;
+};
+
+static bool due(uint64_t since, uint64_t now, bool force, uint64_t *next_due_ms) {
   int64_t delay = crowd_options.purge_delay_ms;
-  struct page *taken[CLASS_COUNT];
-  unsigned taken_class[CLASS_COUNT], count = 0;
-  for (unsigned c = 0; c < CLASS_COUNT; c++) {
-    struct page *page = heap->current[c];
-    if (page == &crowd_empty_page || page->used != 0 || !page->freed_at_ms) continue;
-    if (!force && (delay < 0 || now < page->freed_at_ms + (uint64_t)delay)) {
-      if (delay >= 0 && next_due_ms) {
-        uint64_t at = page->freed_at_ms + (uint64_t)delay;
-        if (!*next_due_ms || at < *next_due_ms) *next_due_ms = at;
-      }
-      continue;
-    }
-    STORE(heap->current[c], &crowd_empty_page);
-    taken[count] = page;
-    taken_class[count++] = c;
+  if (force) return true;
+  if (delay < 0) return false;
+  uint64_t at = since + (uint64_t)delay;
+  if (now >= at) return true;
+  if (next_due_ms && (!*next_due_ms || at < *next_due_ms)) *next_due_ms = at;
+  return false;
+}
+
+static bool sparse_candidate(struct page *page, uint64_t now, bool force, uint64_t *next_due_ms) {
+  uint32_t used = LOAD(page->used);
+  if (!page->sparse_since_ms || used == 0) return false;
+  /* Already released at this occupancy: wait until a quarter more is gone. */
+  if (page->released_at_used != UINT32_MAX && used + used / 4 >= page->released_at_used && !force) return false;
+  return due(page->sparse_since_ms, now, force, next_due_ms);
+}
+
+#define CLAIM_BATCH 64
+
+static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned count, uint64_t now,
+                          uint64_t *next_due_ms) {
+  for (unsigned i = 0; i < count; i++) {
+    if (claims[i].was_current) STORE(heap->current[claims[i].size_class], &crowd_empty_page);
+    STORE(claims[i].page->heap, NULL);
   }
+  bool quiet = crowd_membarrier() && !atomic_load_explicit(&heap->busy, memory_order_relaxed);
   size_t bytes = 0;
-  if (count) {
-    bool quiet = crowd_membarrier() && !atomic_load_explicit(&heap->busy, memory_order_relaxed);
-    for (unsigned i = 0; i < count; i++) {
-      struct page *page = taken[i];
-      if (!quiet || page->used != 0) {
-        STORE(heap->current[taken_class[i]], page);
-        if (!quiet && next_due_ms && (!*next_due_ms || now + 10 < *next_due_ms)) *next_due_ms = now + 10;
+  for (unsigned i = 0; i < count; i++) {
+    struct claim *claim = &claims[i];
+    struct page *page = claim->page;
+    if (quiet) {
+      crowd_page_collect(page); /* what the owner freed meanwhile, and others */
+      if (LOAD(page->used) == 0 && (claim->kind == CLAIM_EMPTY || !claim->was_current)) {
+        if (!claim->was_current) crowd_heap_unqueue(heap, page);
+        page->freed_at_ms = 0;
+        bytes += (size_t)page->span << SLOT_SHIFT;
+        crowd_area_return_page(page);
         continue;
       }
-      page->freed_at_ms = 0;
-      bytes += (size_t)page->span << SLOT_SHIFT;
-      crowd_area_return_page(page);
+      if (claim->kind == CLAIM_SPARSE) bytes += crowd_page_release_subpages(page);
+      if (claim->was_current && LOAD(page->used) == 0) {
+        page->floor = 0; /* empty now: the next pass may take it whole */
+        page->freed_at_ms = now;
+      }
+    } else if (next_due_ms && (!*next_due_ms || now + 10 < *next_due_ms)) {
+      *next_due_ms = now + 10;
+    }
+    STORE(page->heap, heap);
+    if (claim->was_current) STORE(heap->current[claim->size_class], page);
+  }
+  return bytes;
+}
+
+size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64_t *next_due_ms) {
+  if (!heap->live) return 0;
+  if (pthread_mutex_trylock(&heap->lock) != 0) return 0; /* busy in a slow path: not idle */
+  struct claim claims[CLAIM_BATCH];
+  unsigned count = 0;
+  size_t bytes = 0;
+  for (unsigned c = 0; c < CLASS_COUNT; c++) {
+    struct page *page = LOAD(heap->current[c]);
+    if (page != &crowd_empty_page) {
+      if (LOAD(page->used) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, force, next_due_ms))
+        claims[count++] = (struct claim){page, c, true, CLAIM_EMPTY};
+      else if (sparse_candidate(page, now, force, next_due_ms))
+        claims[count++] = (struct claim){page, c, true, CLAIM_SPARSE};
+    }
+    for (struct page *q = heap->classes[c].bucket[0].head; q; q = q->next) {
+      if (count == CLAIM_BATCH) {
+        bytes += claim_batch(heap, claims, count, now, next_due_ms);
+        count = 0;
+      }
+      if (sparse_candidate(q, now, force, next_due_ms)) claims[count++] = (struct claim){q, c, false, CLAIM_SPARSE};
+    }
+    if (count + 1 >= CLAIM_BATCH) {
+      bytes += claim_batch(heap, claims, count, now, next_due_ms);
+      count = 0;
     }
   }
+  if (count) bytes += claim_batch(heap, claims, count, now, next_due_ms);
   pthread_mutex_unlock(&heap->lock);
   return bytes;
 }

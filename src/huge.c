@@ -53,20 +53,68 @@ static void *huge_install(char *base, size_t need, size_t offset, size_t alignme
   return base + offset;
 }
 
+/* Resizes a huge mapping to need bytes: shrinks it in place, grows it in
+ * place, or moves it (mremap, no copy) to a new aligned range.  Returns the
+ * header's address afterwards, NULL if the kernel refused. */
+static struct huge *mapping_resize(struct huge *huge, size_t need) {
+  size_t old = huge->map_size;
+  if (need <= old) {
+    crowd_os_shrink(huge, old, need);
+    huge->map_size = need;
+  } else if (crowd_os_remap(huge, old, need, NULL)) {
+    huge->map_size = need;
+  } else {
+    char *target = huge_reserve(need, huge->alignment);
+    if (!target) return NULL;
+    if (!crowd_os_remap(huge, old, need, target)) {
+      crowd_os_unmap(target, need);
+      return NULL;
+    }
+    crowd_area_register((uintptr_t)huge, KIND_NONE);
+    huge = (struct huge *)target;
+    huge->map_size = need;
+    crowd_area_register((uintptr_t)huge, KIND_HUGE);
+  }
+  COUNTER_ADD(mapped_bytes, need);
+  COUNTER_SUB(mapped_bytes, old);
+  return huge;
+}
+
+static void cache_unlink(struct huge *h) {
+  if (h->prev) h->prev->next = h->next;
+  else huge_cache = h->next;
+  if (h->next) h->next->prev = h->prev;
+  huge_cache_bytes -= h->map_size;
+  COUNTER_SUB(huge_cached_bytes, h->map_size);
+}
+
+/* A cached mapping for need bytes: the smallest that is large enough,
+ * trimmed if much larger; else the largest that is at least half of it,
+ * grown.  Either way its resident pages are reused, not faulted again. */
 static struct huge *cache_take(size_t need) {
   pthread_mutex_lock(&huge_lock);
-  struct huge *best = NULL;
-  for (struct huge *h = huge_cache; h; h = h->next)
-    if (h->map_size >= need && h->map_size - need <= need / 4 && (!best || h->map_size < best->map_size))
-      best = h;
-  if (best) {
-    if (best->prev) best->prev->next = best->next;
-    else huge_cache = best->next;
-    if (best->next) best->next->prev = best->prev;
-    huge_cache_bytes -= best->map_size;
-    COUNTER_SUB(huge_cached_bytes, best->map_size);
+  struct huge *fit = NULL, *smaller = NULL;
+  for (struct huge *h = huge_cache; h; h = h->next) {
+    if (h->map_size >= need) {
+      if (!fit || h->map_size < fit->map_size) fit = h;
+    } else if (h->map_size >= need / 2 && (!smaller || h->map_size > smaller->map_size)) {
+      smaller = h;
+    }
   }
+  struct huge *best = fit ? fit : smaller;
+  if (best) cache_unlink(best);
   pthread_mutex_unlock(&huge_lock);
+  if (!best) return NULL;
+  if (best->map_size < need || best->map_size - need > need / 8) {
+    struct huge *resized = mapping_resize(best, need);
+    if (!resized) {
+      crowd_area_register((uintptr_t)best, KIND_NONE);
+      COUNTER_SUB(mapped_bytes, best->map_size);
+      crowd_os_unmap(best, best->map_size);
+      return NULL;
+    }
+    best = resized;
+  }
   return best;
 }
 
@@ -110,10 +158,10 @@ void crowd_huge_free(struct huge *huge, void *p) {
   huge->check = 0;
   COUNTER_SUB(huge_live_bytes, huge->map_size);
   COUNTER_SUB(huge_live_count, 1);
-  /* The cache may hold at most a quarter of what the program has live in
-   * huge blocks (plus 8 MiB), so it never inflates the peak much. */
-  size_t budget = 8u << 20;
-  budget += COUNTER_GET(huge_live_bytes) / 4;
+  /* The cache holds at most 16 MiB plus half of what the program has live
+   * in huge blocks, so that it never inflates the peak much. */
+  size_t budget = (size_t)16 << 20;
+  budget += COUNTER_GET(huge_live_bytes) / 2;
   if (budget > crowd_options.huge_cache_max) budget = crowd_options.huge_cache_max;
   bool cacheable = huge->user_offset == OS_PAGE && huge->map_size <= budget && crowd_options.purge_delay_ms != 0;
   if (!cacheable) { huge_unmap(huge); return; }
@@ -169,24 +217,11 @@ void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {
    * not call mremap each time. */
   size_t grown = old + old / 8;
   if (need < grown) need = (grown + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
-  if (crowd_os_remap(huge, old, need, NULL)) {
-    huge->map_size = need;
-  } else {
-    char *target = huge_reserve(need, huge->alignment);
-    if (!target) { errno = ENOMEM; return NULL; }
-    if (!crowd_os_remap(huge, old, need, target)) {
-      crowd_os_unmap(target, need);
-      errno = ENOMEM;
-      return NULL;
-    }
-    crowd_area_register((uintptr_t)huge, KIND_NONE);
-    huge = (struct huge *)target;
-    huge->map_size = need;
-    huge->check = crowd_cookie ^ (uintptr_t)huge;
-    crowd_area_register((uintptr_t)huge, KIND_HUGE);
-  }
+  struct huge *moved = mapping_resize(huge, need);
+  if (!moved) { errno = ENOMEM; return NULL; }
+  huge = moved;
+  huge->check = crowd_cookie ^ (uintptr_t)huge;
   COUNTER_ADD(huge_live_bytes, need - old);
-  COUNTER_ADD(mapped_bytes, need - old);
   return (char *)huge + offset;
 }
 

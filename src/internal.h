@@ -107,6 +107,8 @@ struct page {
   struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
   uint16_t released_sub;      /* this slot's 4 KiB sub-pages given back (page.c) */
+  uint32_t released_at_used;  /* used count at the last sub-page release (~0: none) */
+  uint64_t sparse_since_ms;   /* when it fell into bucket 0 (0: not sparse) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct page) == 128, "page descriptors are two cache lines");
@@ -213,6 +215,7 @@ struct crowd_options {
   int verbose;
   int show_stats;
   size_t huge_cache_max;   /* bytes of freed huge mappings kept */
+  char map_path[256];      /* CROWD_MAP: write the heap map here at exit */
 };
 CROWD_HIDDEN extern struct crowd_options crowd_options;
 CROWD_HIDDEN extern _Atomic int crowd_init_state; /* 0 none, 1 running, 2 done */
@@ -231,6 +234,7 @@ CROWD_HIDDEN void crowd_os_unmap(void *p, size_t size);
 CROWD_HIDDEN bool crowd_os_release(void *p, size_t size); /* purge per options */
 CROWD_HIDDEN void *crowd_os_remap(void *old, size_t old_size, size_t new_size, void *fixed_target);
 CROWD_HIDDEN void crowd_os_no_hugepages(void *p, size_t size);
+CROWD_HIDDEN bool crowd_os_resident(void *p, size_t size, unsigned char *vector);
 CROWD_HIDDEN bool crowd_os_shrink(void *p, size_t old_size, size_t new_size);
 CROWD_HIDDEN uint64_t crowd_os_now_ms(void);
 CROWD_HIDDEN void crowd_os_random(void *buf, size_t size);
@@ -323,5 +327,6 @@ CROWD_HIDDEN extern struct crowd_counters crowd_counters;
 #define COUNTER_SUB(name, v) atomic_fetch_sub_explicit(&crowd_counters.name, (uint64_t)(v), memory_order_relaxed)
 #define COUNTER_GET(name) atomic_load_explicit(&crowd_counters.name, memory_order_relaxed)
 CROWD_HIDDEN void crowd_stats_print_at_exit(void);
+CROWD_HIDDEN void crowd_map_at_exit(void);
 
 #endif

@@ -19,7 +19,7 @@ struct crowd_options crowd_options = {
     .huge_cache_max = (size_t)64 << 20,
 };
 
-enum option_kind { OPTION_BOOL, OPTION_MS, OPTION_SIZE, OPTION_PURGE };
+enum option_kind { OPTION_BOOL, OPTION_MS, OPTION_SIZE, OPTION_PURGE, OPTION_PATH };
 
 struct option_def {
   const char *name;      /* environment variable */
@@ -39,6 +39,7 @@ static const struct option_def option_table[] = {
     {"CROWD_STATS", OPTION_BOOL, &crowd_options.show_stats, "print statistics at exit"},
     {"CROWD_HUGE_CACHE", OPTION_SIZE, &crowd_options.huge_cache_max,
      "bytes of freed huge blocks kept mapped for reuse (K, M, G suffixes)"},
+    {"CROWD_MAP", OPTION_PATH, crowd_options.map_path, "write the heap map (JSON) to this file at exit"},
 };
 
 static const char *env_get(const char *name) {
@@ -108,6 +109,15 @@ static void apply(const struct option_def *def, const char *value) {
       if (parse_number(value, &n, true)) { *(size_t *)def->target = (size_t)n; return; }
       crowd_message("crowd: warning: %s=%s is not understood; use a size in bytes with an optional K, M or G (keeping default)\n", def->name, value);
       return;
+    case OPTION_PATH: {
+      size_t len = strlen(value);
+      if (len > 0 && len < sizeof crowd_options.map_path) {
+        memcpy(def->target, value, len + 1);
+        return;
+      }
+      crowd_message("crowd: warning: %s=%s is not understood; use a file path shorter than 256 bytes\n", def->name, value);
+      return;
+    }
     case OPTION_PURGE:
       if (word_is(value, "dontneed")) { *(int *)def->target = 0; return; }
       if (word_is(value, "free")) { *(int *)def->target = 1; return; }
@@ -137,6 +147,7 @@ void crowd_options_print(void) {
         break;
       case OPTION_SIZE: crowd_format(value, sizeof value, "%zu", *(size_t *)def->target); break;
       case OPTION_PURGE: crowd_format(value, sizeof value, "%s", *(int *)def->target ? "free" : "dontneed"); break;
+      case OPTION_PATH: crowd_format(value, sizeof value, "%s", *(char *)def->target ? (char *)def->target : "(none)"); break;
     }
     crowd_message("crowd:   %s=%s  (%s)\n", def->name, value, def->doc);
   }

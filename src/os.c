@@ -84,6 +84,14 @@ void crowd_os_no_hugepages(void *p, size_t size) {
 #endif
 }
 
+/* Which OS pages of a range are resident (mincore), for the heap map. */
+bool crowd_os_resident(void *p, size_t size, unsigned char *vector) {
+  int saved = errno;
+  int rc = mincore(p, size, vector);
+  errno = saved;
+  return rc == 0;
+}
+
 bool crowd_os_shrink(void *p, size_t old_size, size_t new_size) {
   if (new_size >= old_size) return true;
   crowd_os_unmap((char *)p + new_size, old_size - new_size);

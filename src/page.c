@@ -20,6 +20,8 @@ void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero
   page->size_class = (uint8_t)size_class;
   page->is_zero = memory_is_zero;
   page->subpages_released = 0;
+  page->released_at_used = UINT32_MAX;
+  page->sparse_since_ms = 0;
   for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
   page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
   page->bucket = 0;
@@ -118,8 +120,10 @@ size_t crowd_page_release_subpages(struct page *page) {
   uint32_t size = page->block_size;
   uint32_t bump = LOAD(page->bump);
   uint32_t whole = bump / OS_PAGE; /* sub-pages entirely below bump */
-  if (page->subpages_released || LOAD(page->used) == 0 || whole < 2) return 0;
+  if (LOAD(page->used) == 0 || whole < 2) return 0;
   crowd_page_collect(page);
+  /* The release thread comes back only once more blocks have gone. */
+  page->released_at_used = LOAD(page->used);
   struct area *area = crowd_page_area(page);
   uint32_t handed = bump / size;
   uint64_t free_bits[(SLOT_SIZE / CROWD_MIN_ALIGN) / 64];
@@ -137,9 +141,16 @@ size_t crowd_page_release_subpages(struct page *page) {
     uint32_t last = (uint32_t)(((uint64_t)index * size + size - 1) >> 12);
     for (uint32_t s = first; s <= last; s++) live_subpages[s >> 6] |= (uint64_t)1 << (s & 63);
   }
+  /* New sub-pages to give back this time (set bits in fresh[]). */
+  uint64_t fresh[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE / 64];
+  memset(fresh, 0, sizeof fresh);
   uint32_t count = 0;
   for (uint32_t s = 0; s < whole; s++)
-    if (!(live_subpages[s >> 6] >> (s & 63) & 1)) { sub_mark_released(area, page, s); count++; }
+    if (!(live_subpages[s >> 6] >> (s & 63) & 1) && !sub_released(area, page, s)) {
+      sub_mark_released(area, page, s);
+      fresh[s >> 6] |= (uint64_t)1 << (s & 63);
+      count++;
+    }
   if (count == 0) return 0;
   page->subpages_released = 1;
   /* Unlink the free blocks that overlap what goes, before it goes. */
@@ -156,9 +167,9 @@ size_t crowd_page_release_subpages(struct page *page) {
   }
   size_t bytes = 0;
   for (uint32_t s = 0; s < whole;) {
-    if (!sub_released(area, page, s)) { s++; continue; }
+    if (!(fresh[s >> 6] >> (s & 63) & 1)) { s++; continue; }
     uint32_t end = s;
-    while (end < whole && sub_released(area, page, end)) end++;
+    while (end < whole && (fresh[end >> 6] >> (end & 63) & 1)) end++;
     crowd_os_release(start + ((size_t)s << 12), (size_t)(end - s) << 12);
     bytes += (size_t)(end - s) << 12;
     s = end;
@@ -195,4 +206,5 @@ void crowd_page_restore_subpages(struct page *page) {
   }
   for (uint32_t slot = page->slot; slot < page->slot + page->span; slot++) area->pages[slot].released_sub = 0;
   page->subpages_released = 0;
+  page->released_at_used = UINT32_MAX;
 }
