@@ -15,6 +15,24 @@
 
 #include "internal.h"
 
+/* The current page's free list ran dry, still inside the busy section (so
+ * no lock is needed: the release thread leaves a busy heap alone). */
+static CROWD_NOINLINE void *alloc_refill(struct heap *heap, struct page *page, unsigned size_class) {
+  /* Other threads' frees wait on the notified stack: the slow path takes
+   * them (it needs the lock to re-bucket pages). */
+  bool notified = atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL;
+  if (!notified && page != &crowd_empty_page && crowd_page_refill_free(page)) {
+    struct block *block = page->free;
+    page->free = block->next;
+    STORE(page->used, LOAD(page->used) + 1);
+    block->check = 0;
+    crowd_heap_leave(heap);
+    return block;
+  }
+  crowd_heap_leave(heap);
+  return crowd_alloc_slow(heap, size_class);
+}
+
 static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
   crowd_heap_enter(heap);
   struct page *page = LOAD(heap->current[size_class]);
@@ -26,8 +44,7 @@ static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
     crowd_heap_leave(heap);
     return block;
   }
-  crowd_heap_leave(heap);
-  return crowd_alloc_slow(heap, size_class);
+  return alloc_refill(heap, page, size_class);
 }
 
 CROWD_EXPORT void *crowd_malloc(size_t size) {
@@ -72,14 +89,15 @@ static struct page *take_fullest_queued(struct heap *heap, unsigned size_class) 
   return best;
 }
 
-/* Full pages that other threads freed into (free.c put them on the
- * notified stack) move back into the buckets. */
+/* Full and queued pages that other threads freed into (free.c put them on
+ * the notified stack): take those frees, re-bucket, return empty pages. */
 static void take_notified(struct heap *heap) {
   struct page *page = atomic_exchange_explicit(&heap->notified, NULL, memory_order_acquire);
   while (page) {
     struct page *next = page->notify_next;
-    atomic_store_explicit(&page->notified, 0, memory_order_relaxed);
-    if (page->heap == heap && page->state == PAGE_FULL) {
+    atomic_store_explicit(&page->notified, 0, memory_order_seq_cst);
+    unsigned state = LOAD(page->state);
+    if (LOAD(page->heap) == heap && (state == PAGE_FULL || state == PAGE_QUEUED)) {
       crowd_heap_unqueue(heap, page);
       crowd_page_collect(page);
       if (page->used == 0) crowd_area_return_page(page);
@@ -118,7 +136,7 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
     if (page != &crowd_empty_page) {
       void *block = page_pop(page);
       if (block) return block;
-      if (crowd_page_collect(page)) return page_pop(page);
+      if (crowd_page_refill_free(page)) return page_pop(page);
       if (page->subpages_released) {
         crowd_page_restore_subpages(page);
         if ((block = page_pop(page))) return block;

@@ -50,13 +50,13 @@ CROWD_EXPORT void crowd_free(void *p) {
     crowd_free_remote(page, block);
     return;
   }
-  block->next = page->free;
+  block->next = page->local_free;
   block->check = freed_mark;
-  page->free = block;
+  page->local_free = block;
   uint32_t used = LOAD(page->used) - 1;
   STORE(page->used, used);
   crowd_heap_leave(heap);
-  if (unlikely(used < page->floor)) crowd_free_slow(page, p);
+  if (unlikely(used < page->floor)) crowd_free_slow(heap, page);
 }
 #if CROWD_GLIBC_NAMES
 CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));
@@ -70,11 +70,15 @@ CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
     block->next = head;
   } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, block, memory_order_release,
                                                   memory_order_relaxed));
-  /* A full page is not looked at by its owner until told: the first remote
-   * free after it filled puts it on the owner's notified stack. */
+  /* A full or queued page is not looked at by its owner until told: the
+   * first remote free since the owner last looked puts it on the owner's
+   * notified stack, so the blocks are reused (or the page returned) on the
+   * owner's next slow path instead of piling up unseen. */
   atomic_thread_fence(memory_order_seq_cst); /* pairs with the owner's in alloc.c */
-  struct heap *owner = page->heap;
-  if (page->state == PAGE_FULL && owner && !atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) {
+  struct heap *owner = LOAD(page->heap);
+  unsigned state = LOAD(page->state);
+  if ((state == PAGE_FULL || state == PAGE_QUEUED) && owner &&
+      !atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) {
     struct page *top = atomic_load_explicit(&owner->notified, memory_order_relaxed);
     do {
       page->notify_next = top;
@@ -145,8 +149,9 @@ static void free_locked(struct heap *heap, struct page *page) {
   else page->sparse_since_ms = 0;
 }
 
-CROWD_NOINLINE void crowd_free_slow(struct page *page, void *p) {
-  struct heap *heap = page->heap;
+/* heap comes from the fast path: the page's owner field may be cleared
+ * for a moment by the release thread, which holds this lock meanwhile. */
+CROWD_NOINLINE void crowd_free_slow(struct heap *heap, struct page *page) {
   pthread_mutex_lock(&heap->lock);
   free_locked(heap, page);
   pthread_mutex_unlock(&heap->lock);

@@ -83,6 +83,7 @@ enum page_state {
 /* A page descriptor.  The first cache line is what malloc/free touch. */
 struct page {
   struct block *free;     /* blocks ready to hand out */
+  struct block *local_free; /* blocks the owner freed since free last ran dry */
   _Atomic uint32_t used;  /* live blocks, as the owner sees them (others peek) */
   uint32_t floor;         /* free(): used < floor sends us to the slow path */
   _Atomic(struct heap *) heap; /* owner; NULL when abandoned or free */
@@ -95,7 +96,6 @@ struct page {
   uint8_t span;           /* slots */
   _Atomic uint8_t state;  /* enum page_state */
   uint8_t bucket;
-  _Atomic(struct block *) thread_free; /* frees from other threads */
   uint8_t is_zero;        /* untouched memory beyond bump reads as zero */
   uint8_t slot;           /* index of its first slot in the area */
   uint8_t dirty;          /* PAGE_FREE slot: memory may hold old bytes */
@@ -103,6 +103,7 @@ struct page {
   uint8_t subpages_released; /* free 4 KiB sub-pages were given back */
   _Atomic uint8_t notified;   /* FULL page already told its heap of a remote free */
   /* second line: slow-path bookkeeping */
+  _Atomic(struct block *) thread_free; /* frees from other threads (own cache line) */
   struct page *next, *prev;   /* bucket / full / abandoned list */
   struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
@@ -256,6 +257,7 @@ CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *ar
 CROWD_HIDDEN void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero);
 CROWD_HIDDEN void *crowd_page_extend(struct page *page);
 CROWD_HIDDEN uint32_t crowd_page_collect(struct page *page);
+CROWD_HIDDEN bool crowd_page_refill_free(struct page *page);
 CROWD_HIDDEN size_t crowd_page_release_subpages(struct page *page);
 CROWD_HIDDEN void crowd_page_restore_subpages(struct page *page);
 CROWD_HIDDEN unsigned crowd_page_bucket(const struct page *page);
@@ -278,7 +280,7 @@ CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;
 /* ---- alloc.c / free.c slow paths ---- */
 CROWD_HIDDEN void *crowd_alloc_slow(struct heap *heap, unsigned size_class);
 CROWD_HIDDEN void *crowd_alloc_class(unsigned size_class);
-CROWD_HIDDEN void crowd_free_slow(struct page *page, void *p);
+CROWD_HIDDEN void crowd_free_slow(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_free_remote(struct page *page, struct block *block);
 CROWD_HIDDEN void crowd_free_foreign(void *p);
 CROWD_HIDDEN size_t crowd_block_size(const void *p);

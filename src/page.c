@@ -11,6 +11,7 @@
 void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero) {
   const struct class_info *info = &crowd_classes[size_class];
   page->free = NULL;
+  page->local_free = NULL;
   STORE(page->used, 0);
   page->floor = 1;
   page->block_size = info->size;
@@ -60,6 +61,26 @@ void *crowd_page_extend(struct page *page) {
   STORE(page->bump, bump);
   STORE(page->used, LOAD(page->used) + 1);
   return first;
+}
+
+/* The free list ran dry: the owner's own frees since then become the new
+ * free list, and the frees other threads left are taken too.  Keeping the
+ * owner's frees apart until then is what makes the owner look at remote
+ * frees regularly: a page whose free list never ran dry would otherwise
+ * pile them up unseen.  Returns whether there is a block now. */
+bool crowd_page_refill_free(struct page *page) {
+  if (page->local_free) {
+    struct block *local = page->local_free;
+    page->local_free = NULL;
+    if (page->free) {
+      struct block *tail = local;
+      while (tail->next) tail = tail->next;
+      tail->next = page->free;
+    }
+    page->free = local;
+  }
+  if (atomic_load_explicit(&page->thread_free, memory_order_relaxed)) crowd_page_collect(page);
+  return page->free != NULL;
 }
 
 /* Takes the frees other threads left on the page.  Returns how many. */
@@ -121,7 +142,7 @@ size_t crowd_page_release_subpages(struct page *page) {
   uint32_t bump = LOAD(page->bump);
   uint32_t whole = bump / OS_PAGE; /* sub-pages entirely below bump */
   if (LOAD(page->used) == 0 || whole < 2) return 0;
-  crowd_page_collect(page);
+  crowd_page_refill_free(page); /* one list to walk */
   /* The release thread comes back only once more blocks have gone. */
   page->released_at_used = LOAD(page->used);
   struct area *area = crowd_page_area(page);
