@@ -50,7 +50,7 @@ struct crowd_stats {
   uint64_t requested_bytes;  /* not tracked per block: 0 */
   uint64_t mapped_bytes;     /* address space crowd holds from the kernel */
   uint64_t resident_bytes;   /* bytes crowd has not released (its own view of RSS) */
-  uint64_t huge_live_bytes;  /* bytes in huge (individually mapped) blocks */
+  uint64_t huge_live_bytes;  /* bytes in huge blocks (above 2 MiB, each mapped on its own) */
   uint64_t huge_cached_bytes;/* freed huge mappings kept for reuse */
   uint64_t released_bytes;   /* total bytes given back with madvise/munmap */
   uint64_t purge_calls;      /* madvise calls that released memory */

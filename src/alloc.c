@@ -8,7 +8,9 @@
  *                         then the fullest queued page of the class
  *                         → the fullest abandoned page (heap.c)
  *                         → a page from the fullest area (area.c)
- *          └─ size > 128 KiB: crowd_huge_alloc (huge.c)
+ *          ├─ 8 KiB < size <= 128 KiB: the shared heap, same refill, under its lock
+ *          ├─ 128 KiB < size <= 2 MiB: a page of its own from the areas (large)
+ *          └─ size > 2 MiB: crowd_huge_alloc (huge.c)
  */
 #include <errno.h>
 #include <string.h>
@@ -47,9 +49,44 @@ static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
   return alloc_refill(heap, page, size_class);
 }
 
+static void *alloc_locked(struct heap *heap, unsigned size_class);
+
+/* Large classes: the shared heap, under its lock. */
+static CROWD_NOINLINE void *alloc_shared(unsigned size_class) {
+  crowd_ensure_init();
+  struct heap *heap = &crowd_shared_heap;
+  pthread_mutex_lock(&heap->lock);
+  void *block = alloc_locked(heap, size_class);
+  pthread_mutex_unlock(&heap->lock);
+  crowd_release_poll();
+  if (!block) errno = ENOMEM;
+  return block;
+}
+
+struct heap crowd_large_owner;
+
+void *crowd_large_alloc(size_t size, bool zero) {
+  crowd_ensure_init();
+  unsigned span = (unsigned)((size + SLOT_SIZE - 1) >> SLOT_SHIFT);
+  bool memory_is_zero;
+  struct page *page = crowd_area_take_span(span, true, &memory_is_zero);
+  if (!page) { errno = ENOMEM; return NULL; }
+  crowd_page_init_large(page, memory_is_zero);
+  struct block *block = (struct block *)page->start;
+  if (zero && !memory_is_zero) memset(block, 0, size);
+  else if (!memory_is_zero) block->check = 0;
+  return block;
+}
+
+void *crowd_big_alloc(size_t size, bool zero) {
+  if (size <= CROWD_LARGE_MAX) return crowd_large_alloc(size, zero);
+  return crowd_huge_alloc(size, 0, zero);
+}
+
 CROWD_EXPORT void *crowd_malloc(size_t size) {
-  if (likely(size <= CROWD_SMALL_MAX)) return alloc_fast(crowd_thread_heap, crowd_size_class(size));
-  return crowd_huge_alloc(size, 0, false);
+  if (likely(size <= CROWD_THREAD_MAX)) return alloc_fast(crowd_thread_heap, crowd_size_class(size));
+  if (size <= CROWD_SMALL_MAX) return alloc_shared(crowd_size_class(size));
+  return crowd_big_alloc(size, false);
 }
 #if CROWD_GLIBC_NAMES
 CROWD_EXPORT void *malloc(size_t size) __attribute__((alias("crowd_malloc")));
@@ -176,5 +213,6 @@ CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
 
 /* malloc for a known class (aligned allocations). */
 void *crowd_alloc_class(unsigned size_class) {
+  if (size_class > crowd_size_class(CROWD_THREAD_MAX)) return alloc_shared(size_class);
   return alloc_fast(crowd_thread_heap, size_class);
 }

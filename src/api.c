@@ -14,7 +14,7 @@
 CROWD_EXPORT void *crowd_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) { errno = ENOMEM; return NULL; }
-  if (total > CROWD_SMALL_MAX) return crowd_huge_alloc(total, 0, true);
+  if (total > CROWD_SMALL_MAX) return crowd_big_alloc(total, true);
   void *p = crowd_malloc(total);
   if (p) memset(p, 0, total);
   return p;

@@ -15,6 +15,8 @@ pthread_mutex_t crowd_area_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
 
 static struct area *area_list; /* by address, lowest first */
+static uint64_t slots_in_use;   /* over all areas */
+static void purge_excess_locked(uint64_t now);
 
 void crowd_area_register(uintptr_t area, unsigned kind) {
   atomic_store_explicit(&crowd_area_kinds[area >> AREA_SHIFT], (uint8_t)kind, memory_order_release);
@@ -63,9 +65,19 @@ static struct area *area_new(void) {
 
 /* Lowest slot starting a run of span free slots, preferring runs with no
  * released slot.  Returns 0 (the header slot, never free) if none. */
-static unsigned area_find_run(const struct area *area, unsigned span) {
+static unsigned area_find_run(const struct area *area, unsigned span, bool from_top) {
   uint64_t want = run_mask(span);
   unsigned fallback = 0;
+  if (from_top) {
+    /* Large blocks from the top of the area, pages of size classes from
+     * the bottom: the two do not cut each other's free runs into pieces. */
+    for (unsigned s = SLOTS_PER_AREA - span; s >= 1; s--) {
+      if (((area->free_mask >> s) & want) != want) continue;
+      if (((area->released_mask >> s) & want) == 0) return s;
+      if (!fallback) fallback = s;
+    }
+    return fallback;
+  }
   for (unsigned s = 1; s + span <= SLOTS_PER_AREA; s++) {
     if (((area->free_mask >> s) & want) != want) continue;
     if (((area->released_mask >> s) & want) == 0) return s;
@@ -75,20 +87,30 @@ static unsigned area_find_run(const struct area *area, unsigned span) {
 }
 
 struct page *crowd_area_take_page(unsigned size_class) {
-  unsigned span = crowd_classes[size_class].span;
+  bool zero;
+  struct page *page = crowd_area_take_span(crowd_classes[size_class].span, false, &zero);
+  if (!page) return NULL;
+  STORE(page->state, PAGE_CURRENT);
+  crowd_page_init(page, size_class, zero);
+  return page;
+}
+
+/* A run of span free slots from the fullest area that has one (a new area
+ * if none).  *zero says whether all of its memory reads as zero. */
+struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
   pthread_mutex_lock(&crowd_area_lock);
   struct area *best = NULL;
   unsigned best_slot = 0;
   for (struct area *area = area_list; area; area = area->next) {
     if (best && area->used_slots <= best->used_slots) continue;
     if (__builtin_popcountll(area->free_mask) < (int)span) continue;
-    unsigned slot = area_find_run(area, span);
+    unsigned slot = area_find_run(area, span, large);
     if (slot) { best = area; best_slot = slot; }
   }
   if (!best) {
     best = area_new();
     if (!best) { pthread_mutex_unlock(&crowd_area_lock); return NULL; }
-    best_slot = 1;
+    best_slot = large ? SLOTS_PER_AREA - span : 1;
   }
   uint64_t run = run_mask(span) << best_slot;
   bool zero = true;
@@ -105,10 +127,10 @@ struct page *crowd_area_take_page(unsigned size_class) {
   best->free_mask &= ~run;
   best->released_mask &= ~run;
   best->used_slots += span;
+  slots_in_use += span;
   struct page *page = &best->pages[best_slot];
   page->span = (uint8_t)span;
-  STORE(page->state, PAGE_CURRENT);
-  crowd_page_init(page, size_class, zero);
+  *zero_out = zero;
   COUNTER_ADD(pages_in_use, 1);
   pthread_mutex_unlock(&crowd_area_lock);
   return page;
@@ -132,11 +154,77 @@ void crowd_area_return_page(struct page *page) {
   }
   area->free_mask |= run_mask(span) << first;
   area->used_slots -= span;
+  slots_in_use -= span;
   if (area->used_slots == 0) area->empty_since_ms = now;
   COUNTER_SUB(pages_in_use, 1);
   COUNTER_ADD(pages_free_resident, span);
+  if (crowd_options.purge_delay_ms >= 0) purge_excess_locked(now);
   pthread_mutex_unlock(&crowd_area_lock);
   crowd_release_wake();
+}
+
+/* Releases the area's free slots freed at or before due_limit (all with
+ * force), neighbours in one madvise.  Notes in *next_due when the first
+ * of the others comes due.  Called with crowd_area_lock held. */
+static size_t area_release_slots(struct area *area, uint64_t due_limit, bool force, uint64_t delay,
+                                 uint64_t *next_due_out) {
+  size_t released = 0;
+  uint64_t next_due = *next_due_out;
+  uint64_t candidates = area->free_mask & ~area->released_mask;
+  unsigned s = 1;
+  while (s < SLOTS_PER_AREA) {
+    struct page *slot_page = &area->pages[s];
+    bool due = (candidates >> s & 1) && slot_page->freed_at_ms && (force || slot_page->freed_at_ms <= due_limit);
+    if ((candidates >> s & 1) && slot_page->freed_at_ms && !due) {
+      uint64_t at = slot_page->freed_at_ms + (uint64_t)delay;
+      if (!next_due || at < next_due) next_due = at;
+    }
+    if (!due) { s++; continue; }
+    unsigned run_end = s;
+    while (run_end < SLOTS_PER_AREA && (candidates >> run_end & 1) && area->pages[run_end].freed_at_ms &&
+           (force || area->pages[run_end].freed_at_ms <= due_limit))
+      run_end++;
+    size_t bytes = (size_t)(run_end - s) << SLOT_SHIFT;
+    if (crowd_os_release((char *)area + ((size_t)s << SLOT_SHIFT), bytes)) {
+      for (unsigned r = s; r < run_end; r++) {
+        area->pages[r].released = 1;
+        if (!crowd_options.purge_free) area->pages[r].dirty = 0;
+        area->released_mask |= (uint64_t)1 << r;
+      }
+      COUNTER_SUB(pages_free_resident, run_end - s);
+      COUNTER_ADD(pages_free_released, run_end - s);
+      released += bytes;
+    }
+    s = run_end;
+  }
+  *next_due_out = next_due;
+  return released;
+}
+
+/* Freed slots wait out the purge delay so that a page wanted again soon
+ * costs no page fault; but what waits is bounded: beyond 8 MiB plus a
+ * quarter of the slots in use, the older half of the waiting slots goes at
+ * once (measured: without it, a program whose phases allocate different
+ * sizes peaked 20% above glibc on freed memory waiting for the delay). */
+static void purge_excess_locked(uint64_t now) {
+  uint64_t waiting = COUNTER_GET(pages_free_resident) * SLOT_SIZE;
+  uint64_t budget = ((uint64_t)8 << 20) + slots_in_use * SLOT_SIZE / 4;
+  if (waiting <= budget) return;
+  /* Oldest first: the average age splits them roughly in half. */
+  uint64_t age_sum = 0, count = 0;
+  for (struct area *area = area_list; area; area = area->next) {
+    uint64_t candidates = area->free_mask & ~area->released_mask;
+    for (unsigned s = 1; s < SLOTS_PER_AREA; s++)
+      if ((candidates >> s & 1) && area->pages[s].freed_at_ms) {
+        age_sum += now - area->pages[s].freed_at_ms;
+        count++;
+      }
+  }
+  if (!count) return;
+  uint64_t cutoff = now - age_sum / count;
+  if (cutoff > now - 20) cutoff = now - 20; /* what was freed just now stays */
+  uint64_t ignored = 0;
+  for (struct area *area = area_list; area; area = area->next) area_release_slots(area, cutoff, false, 0, &ignored);
 }
 
 /* Releases free slots that have waited out the delay (all of them with
@@ -172,33 +260,7 @@ size_t crowd_area_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
       area = next;
       continue;
     }
-    uint64_t candidates = area->free_mask & ~area->released_mask;
-    unsigned s = 1;
-    while (s < SLOTS_PER_AREA) {
-      struct page *slot_page = &area->pages[s];
-      bool due = (candidates >> s & 1) && slot_page->freed_at_ms && (force || slot_page->freed_at_ms <= due_limit);
-      if ((candidates >> s & 1) && slot_page->freed_at_ms && !due) {
-        uint64_t at = slot_page->freed_at_ms + (uint64_t)delay;
-        if (!next_due || at < next_due) next_due = at;
-      }
-      if (!due) { s++; continue; }
-      unsigned run_end = s;
-      while (run_end < SLOTS_PER_AREA && (candidates >> run_end & 1) && area->pages[run_end].freed_at_ms &&
-             (force || area->pages[run_end].freed_at_ms <= due_limit))
-        run_end++;
-      size_t bytes = (size_t)(run_end - s) << SLOT_SHIFT;
-      if (crowd_os_release((char *)area + ((size_t)s << SLOT_SHIFT), bytes)) {
-        for (unsigned r = s; r < run_end; r++) {
-          area->pages[r].released = 1;
-          if (!crowd_options.purge_free) area->pages[r].dirty = 0;
-          area->released_mask |= (uint64_t)1 << r;
-        }
-        COUNTER_SUB(pages_free_resident, run_end - s);
-        COUNTER_ADD(pages_free_released, run_end - s);
-        released += bytes;
-      }
-      s = run_end;
-    }
+    released += area_release_slots(area, due_limit, force, (uint64_t)delay, &next_due);
     if (area->used_slots == 0 && area_list->next) {
       uint64_t at = area->empty_since_ms + (uint64_t)(delay > 0 ? delay : 0);
       if (!next_due || at < next_due) next_due = at;

@@ -62,7 +62,42 @@ CROWD_EXPORT void crowd_free(void *p) {
 CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));
 #endif
 
+static void free_remote_push(struct page *page, struct block *block);
+
+/* A block of the shared heap (large classes): a local free under its lock. */
+static void free_shared(struct page *page, struct block *block) {
+  struct heap *heap = &crowd_shared_heap;
+  pthread_mutex_lock(&heap->lock);
+  if (LOAD(page->heap) != heap) {
+    /* The release thread held the page a moment ago; it is back now, but
+     * take the plain remote path rather than reason about it. */
+    pthread_mutex_unlock(&heap->lock);
+    free_remote_push(page, block);
+    return;
+  }
+  block->next = page->local_free;
+  block->check = crowd_cookie ^ (uintptr_t)block;
+  page->local_free = block;
+  uint32_t used = LOAD(page->used) - 1;
+  STORE(page->used, used);
+  if (used < page->floor) crowd_free_locked(heap, page);
+  pthread_mutex_unlock(&heap->lock);
+  crowd_release_poll();
+}
+
 CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
+  struct heap *owner = LOAD(page->heap);
+  if (owner == &crowd_large_owner) {
+    block->check = crowd_cookie ^ (uintptr_t)block; /* a second free is caught while the slots wait */
+    crowd_area_return_page(page);
+    crowd_release_poll();
+    return;
+  }
+  if (owner == &crowd_shared_heap) { free_shared(page, block); return; }
+  free_remote_push(page, block);
+}
+
+static void free_remote_push(struct page *page, struct block *block) {
   if (page->state == PAGE_FREE) crowd_free_foreign(block);
   block->check = crowd_cookie ^ (uintptr_t)block;
   struct block *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
@@ -108,7 +143,7 @@ static void mark_sparse(struct page *page) {
   crowd_release_wake();
 }
 
-static void free_locked(struct heap *heap, struct page *page) {
+void crowd_free_locked(struct heap *heap, struct page *page) {
   unsigned size_class = page->size_class;
   struct heap_class *hc = &heap->classes[size_class];
   if (LOAD(page->state) == PAGE_CURRENT) {
@@ -153,7 +188,7 @@ static void free_locked(struct heap *heap, struct page *page) {
  * for a moment by the release thread, which holds this lock meanwhile. */
 CROWD_NOINLINE void crowd_free_slow(struct heap *heap, struct page *page) {
   pthread_mutex_lock(&heap->lock);
-  free_locked(heap, page);
+  crowd_free_locked(heap, page);
   pthread_mutex_unlock(&heap->lock);
   crowd_release_poll();
 }

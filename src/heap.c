@@ -4,13 +4,18 @@
  * pages with room sorted into occupancy buckets, and its full pages.  When
  * a thread exits its pages are abandoned: empty ones go back to their area,
  * the rest wait on a per-class list until another thread adopts them (or
- * the release thread finds them emptied by frees from other threads). */
+ * the release thread finds them emptied by frees from other threads).
+ *
+ * Thread churn: a heap whose thread exits is parked with its pages; the
+ * next thread to start takes it whole (a server's short-lived workers then
+ * reuse each other's pages as they are, with their remote frees).  A heap
+ * parked for the purge delay has its pages abandoned, so that threads that
+ * already run can adopt them. */
 #include <string.h>
 
 #include "internal.h"
 
 pthread_mutex_t crowd_heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct heap *heap_list;
 static pthread_key_t heap_key;
 static bool heap_key_ready;
 
@@ -20,13 +25,31 @@ static _Atomic uint32_t abandoned_count[CLASS_COUNT]; /* peeked without the lock
 
 struct page crowd_empty_page;
 struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
+/* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX). */
+struct heap crowd_shared_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page},
+                                 .lock = PTHREAD_MUTEX_INITIALIZER,
+                                 .live = 1};
+static struct heap *heap_list = &crowd_shared_heap;
 __thread struct heap *crowd_thread_heap __attribute__((tls_model("initial-exec"))) = &crowd_empty_heap;
+
+static void heap_park(struct heap *heap) {
+  pthread_mutex_lock(&crowd_heap_lock);
+  heap->live = 0;
+  heap->parked_with_pages = 1;
+  heap->parked_at_ms = crowd_os_now_ms();
+  COUNTER_SUB(heaps_live, 1);
+  COUNTER_ADD(heaps_abandoned, 1);
+  pthread_mutex_unlock(&crowd_heap_lock);
+}
 
 static void heap_thread_exit(void *value) {
   struct heap *heap = value;
-  if (heap && heap != &crowd_empty_heap) crowd_heap_abandon(heap);
   crowd_thread_heap = &crowd_empty_heap;
-  crowd_release_poll();
+  if (heap && heap != &crowd_empty_heap) {
+    heap_park(heap);
+    crowd_release_wake();
+    crowd_release_poll();
+  }
 }
 
 static void heap_key_init(void) {
@@ -42,8 +65,13 @@ struct heap *crowd_heap_for_thread(void) {
   if (heap != &crowd_empty_heap) return heap;
   pthread_mutex_lock(&crowd_heap_lock);
   heap_key_init();
-  for (struct heap *h = heap_list; h; h = h->next_heap)
-    if (!h->live) { heap = h; break; }
+  /* A parked heap that still has its pages first, the latest parked. */
+  for (struct heap *h = heap_list; h; h = h->next_heap) {
+    if (h->live) continue;
+    if (heap == &crowd_empty_heap || (h->parked_with_pages && (!heap->parked_with_pages || h->parked_at_ms > heap->parked_at_ms)))
+      heap = h;
+  }
+  bool keep_pages = heap != &crowd_empty_heap && heap->parked_with_pages;
   if (heap == &crowd_empty_heap) {
     heap = crowd_os_map(sizeof(struct heap));
     if (!heap) { pthread_mutex_unlock(&crowd_heap_lock); return NULL; }
@@ -53,8 +81,11 @@ struct heap *crowd_heap_for_thread(void) {
   } else {
     COUNTER_SUB(heaps_abandoned, 1);
   }
-  for (unsigned c = 0; c < CLASS_COUNT; c++) STORE(heap->current[c], &crowd_empty_page);
-  memset(heap->classes, 0, sizeof heap->classes);
+  if (!keep_pages) {
+    for (unsigned c = 0; c < CLASS_COUNT; c++) STORE(heap->current[c], &crowd_empty_page);
+    memset(heap->classes, 0, sizeof heap->classes);
+  }
+  heap->parked_with_pages = 0;
   heap->live = 1;
   heap->thread = pthread_self();
   COUNTER_ADD(heaps_live, 1);
@@ -99,8 +130,9 @@ static void page_abandon(struct page *page) {
   pthread_mutex_unlock(&abandoned_lock);
 }
 
-void crowd_heap_abandon(struct heap *heap) {
-  /* The lock keeps the release thread out while the pages move. */
+/* A parked heap's pages go to the abandoned lists (empty ones to their
+ * areas).  Called by the release thread with crowd_heap_lock held. */
+void crowd_heap_abandon_pages(struct heap *heap) {
   pthread_mutex_lock(&heap->lock);
   struct page *notified = atomic_exchange_explicit(&heap->notified, NULL, memory_order_acquire);
   for (; notified; notified = notified->notify_next) atomic_store_explicit(&notified->notified, 0, memory_order_relaxed);
@@ -122,12 +154,8 @@ void crowd_heap_abandon(struct heap *heap) {
     }
     hc->bucket_mask = 0;
   }
+  heap->parked_with_pages = 0;
   pthread_mutex_unlock(&heap->lock);
-  pthread_mutex_lock(&crowd_heap_lock);
-  heap->live = 0;
-  COUNTER_SUB(heaps_live, 1);
-  COUNTER_ADD(heaps_abandoned, 1);
-  pthread_mutex_unlock(&crowd_heap_lock);
 }
 
 /* Adopts the fullest abandoned page of the class (crowding again: the
@@ -292,7 +320,11 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
 size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms) {
   size_t bytes = 0;
   pthread_mutex_lock(&crowd_heap_lock);
-  for (struct heap *h = heap_list; h; h = h->next_heap) bytes += crowd_heap_claim_idle(h, now, force, next_due_ms);
+  for (struct heap *h = heap_list; h; h = h->next_heap) {
+    if (!h->live && h->parked_with_pages && due(h->parked_at_ms, now, force, next_due_ms))
+      crowd_heap_abandon_pages(h);
+    bytes += crowd_heap_claim_idle(h, now, force, next_due_ms);
+  }
   pthread_mutex_unlock(&crowd_heap_lock);
   return bytes;
 }
@@ -308,7 +340,7 @@ void crowd_heap_foreach(void (*fn)(struct heap *, void *), void *arg) {
 void crowd_heap_after_fork_child(void) {
   struct heap *self = crowd_thread_heap;
   for (struct heap *h = heap_list; h; h = h->next_heap)
-    if (h->live && h != self) crowd_heap_abandon(h);
+    if (h->live && h != self) heap_park(h);
 }
 
 /* Fork waits until no thread is inside a slow path (each holds its heap's

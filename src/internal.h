@@ -52,6 +52,20 @@
 #define MAX_SPAN_SLOTS 16
 
 #define CROWD_SMALL_MAX ((size_t)128 * 1024)
+/* Blocks up to this size come from the thread's own pages; larger ones
+ * (up to CROWD_SMALL_MAX) from one shared heap under a lock.  A page of a
+ * large class holds only a few blocks, so with per-thread pages every
+ * thread would keep a partly used page per large class: with dozens of
+ * threads (a server's workers) that is most of the heap.  Shared, those
+ * pages fill up; the lock costs little next to touching 8 KiB or more. */
+#define CROWD_THREAD_MAX ((size_t)8 * 1024)
+/* Blocks above CROWD_SMALL_MAX up to this size are "large": one block in a
+ * page of as many slots as it needs, taken from and returned to the areas
+ * under the area lock.  A freed large block's slots stay resident for the
+ * purge delay and serve the next request of any size that fits, without
+ * page faults; bigger blocks are mapped on their own (huge). */
+#define CROWD_LARGE_MAX ((size_t)32 * SLOT_SIZE)
+#define LARGE_CLASS 0xff
 #define CLASS_COUNT 88
 #define CROWD_MIN_ALIGN 16
 
@@ -78,6 +92,7 @@ enum page_state {
   PAGE_QUEUED,     /* in an occupancy bucket of its heap */
   PAGE_FULL,       /* every block handed out */
   PAGE_ABANDONED,  /* its thread exited; waits for adoption */
+  PAGE_LARGE,      /* one large block */
 };
 
 /* A page descriptor.  The first cache line is what malloc/free touch. */
@@ -161,6 +176,8 @@ struct heap {
   struct heap_class classes[CLASS_COUNT];
   struct heap *next_heap;            /* all heaps (live and parked) */
   uint32_t live;                     /* a thread uses it */
+  uint32_t parked_with_pages;        /* its thread exited; its pages wait for the next thread */
+  uint64_t parked_at_ms;
   pthread_t thread;
 };
 
@@ -175,6 +192,8 @@ struct class_info {
 CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
 CROWD_HIDDEN extern uintptr_t crowd_cookie;
 CROWD_HIDDEN extern struct heap crowd_empty_heap;
+CROWD_HIDDEN extern struct heap crowd_shared_heap;
+CROWD_HIDDEN extern struct heap crowd_large_owner; /* marks large pages; never allocates */
 CROWD_HIDDEN extern struct page crowd_empty_page;
 CROWD_HIDDEN extern _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
 extern __thread struct heap *crowd_thread_heap
@@ -249,12 +268,14 @@ CROWD_HIDDEN size_t crowd_vformat(char *buf, size_t cap, const char *fmt, __buil
 /* ---- area.c: pages out of areas, guarded by crowd_area_lock ---- */
 CROWD_HIDDEN extern pthread_mutex_t crowd_area_lock;
 CROWD_HIDDEN struct page *crowd_area_take_page(unsigned size_class);
+CROWD_HIDDEN struct page *crowd_area_take_span(unsigned span, bool large, bool *zero);
 CROWD_HIDDEN void crowd_area_return_page(struct page *page);
 CROWD_HIDDEN size_t crowd_area_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg);
 
 /* ---- page.c ---- */
 CROWD_HIDDEN void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero);
+CROWD_HIDDEN void crowd_page_init_large(struct page *page, bool memory_is_zero);
 CROWD_HIDDEN void *crowd_page_extend(struct page *page);
 CROWD_HIDDEN uint32_t crowd_page_collect(struct page *page);
 CROWD_HIDDEN bool crowd_page_refill_free(struct page *page);
@@ -267,7 +288,7 @@ CROWD_HIDDEN void crowd_list_remove(struct page_list *list, struct page *page);
 
 /* ---- heap.c ---- */
 CROWD_HIDDEN struct heap *crowd_heap_for_thread(void);
-CROWD_HIDDEN void crowd_heap_abandon(struct heap *heap);
+CROWD_HIDDEN void crowd_heap_abandon_pages(struct heap *heap);
 CROWD_HIDDEN struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap);
 CROWD_HIDDEN void crowd_abandoned_sweep(void);
 CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
@@ -283,8 +304,13 @@ CROWD_HIDDEN void *crowd_alloc_class(unsigned size_class);
 CROWD_HIDDEN void crowd_free_slow(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_free_remote(struct page *page, struct block *block);
 CROWD_HIDDEN void crowd_free_foreign(void *p);
+CROWD_HIDDEN void crowd_free_locked(struct heap *heap, struct page *page);
 CROWD_HIDDEN size_t crowd_block_size(const void *p);
 CROWD_HIDDEN void *crowd_alloc_aligned(size_t alignment, size_t size);
+
+/* ---- large blocks (alloc.c) ---- */
+CROWD_HIDDEN void *crowd_large_alloc(size_t size, bool zero);
+CROWD_HIDDEN void *crowd_big_alloc(size_t size, bool zero); /* large or huge */
 
 /* ---- huge.c ---- */
 CROWD_HIDDEN void *crowd_huge_alloc(size_t size, size_t alignment, bool zero);

@@ -43,6 +43,7 @@ static const char *state_name(unsigned state) {
     case PAGE_QUEUED: return "queued";
     case PAGE_FULL: return "full";
     case PAGE_ABANDONED: return "abandoned";
+    case PAGE_LARGE: return "large";
   }
   return "?";
 }

@@ -30,6 +30,30 @@ void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero
   page->next = page->prev = NULL;
 }
 
+/* A page holding one large block: all of its slots, handed out at once. */
+void crowd_page_init_large(struct page *page, bool memory_is_zero) {
+  uint32_t bytes = (uint32_t)page->span << SLOT_SHIFT;
+  page->free = NULL;
+  page->local_free = NULL;
+  STORE(page->used, 1);
+  page->floor = 0;
+  page->block_size = bytes;
+  STORE(page->bump, bytes);
+  page->reciprocal = ((uint64_t)1 << 40) / bytes + 1;
+  page->capacity = 1;
+  page->size_class = LARGE_CLASS;
+  page->is_zero = memory_is_zero;
+  page->subpages_released = 0;
+  page->released_at_used = UINT32_MAX;
+  page->sparse_since_ms = 0;
+  for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
+  page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
+  atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
+  page->next = page->prev = NULL;
+  STORE(page->heap, &crowd_large_owner);
+  STORE(page->state, PAGE_LARGE);
+}
+
 /* Hands out the next never-used block.  Blocks smaller than an OS page are
  * carved out up to the next 4 KiB boundary and chained, so the fast path
  * serves the rest; larger blocks come one at a time, touching nothing the

@@ -51,7 +51,10 @@ static void double_free_medium(struct report *r)
 
 static void double_free_huge(struct report *r)
 {
-  void *p = crowd_malloc(1 << 20);
+  /* Huge: above the 2 MiB large-block limit, so it has a mapping of its
+   * own.  (A large block's slots may be reused at once after a free, so a
+   * second free of one is caught only while they are not.) */
+  void *p = crowd_malloc(4 << 20);
   record_address(r, p);
   crowd_free(p);
   crowd_free(p);

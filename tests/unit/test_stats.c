@@ -66,7 +66,7 @@ static void live_counts_follow_allocations(void **state)
 
 static void huge_blocks_are_counted(void **state)
 {
-  const size_t size = 1 * MiB; /* above the 128 KiB class limit */
+  const size_t size = 4 * MiB; /* above the 2 MiB large-block limit: a huge block */
   struct crowd_stats before = stats_now();
   char *p = crowd_malloc(size);
   assert_non_null(p);
