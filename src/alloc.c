@@ -54,7 +54,7 @@ static void *alloc_locked(struct heap *heap, unsigned size_class);
 /* Large classes: the shared heap, under its lock. */
 static CROWD_NOINLINE void *alloc_shared(unsigned size_class) {
   crowd_ensure_init();
-  struct heap *heap = &crowd_shared_heap;
+  struct heap *heap = &crowd_shared_heaps[crowd_thread_heap->shared_index];
   pthread_mutex_lock(&heap->lock);
   void *block = alloc_locked(heap, size_class);
   pthread_mutex_unlock(&heap->lock);

@@ -65,8 +65,7 @@ CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));
 static void free_remote_push(struct page *page, struct block *block);
 
 /* A block of the shared heap (large classes): a local free under its lock. */
-static void free_shared(struct page *page, struct block *block) {
-  struct heap *heap = &crowd_shared_heap;
+static void free_shared(struct heap *heap, struct page *page, struct block *block) {
   pthread_mutex_lock(&heap->lock);
   if (LOAD(page->heap) != heap) {
     /* The release thread held the page a moment ago; it is back now, but
@@ -93,7 +92,7 @@ CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
     crowd_release_poll();
     return;
   }
-  if (owner == &crowd_shared_heap) { free_shared(page, block); return; }
+  if (crowd_is_shared_heap(owner)) { free_shared(owner, page, block); return; }
   free_remote_push(page, block);
 }
 

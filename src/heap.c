@@ -26,10 +26,14 @@ static _Atomic uint32_t abandoned_count[CLASS_COUNT]; /* peeked without the lock
 struct page crowd_empty_page;
 struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
 /* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX). */
-struct heap crowd_shared_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page},
-                                 .lock = PTHREAD_MUTEX_INITIALIZER,
-                                 .live = 1};
-static struct heap *heap_list = &crowd_shared_heap;
+#define SHARED_HEAP(i, next)                                                                    \
+  {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_MUTEX_INITIALIZER, .live = 1, \
+   .next_heap = next}
+struct heap crowd_shared_heaps[SHARED_HEAPS] = {
+    SHARED_HEAP(0, &crowd_shared_heaps[1]), SHARED_HEAP(1, &crowd_shared_heaps[2]),
+    SHARED_HEAP(2, &crowd_shared_heaps[3]), SHARED_HEAP(3, NULL)};
+static struct heap *heap_list = &crowd_shared_heaps[0];
+static unsigned next_shared_index;
 __thread struct heap *crowd_thread_heap __attribute__((tls_model("initial-exec"))) = &crowd_empty_heap;
 
 static void heap_park(struct heap *heap) {
@@ -86,6 +90,7 @@ struct heap *crowd_heap_for_thread(void) {
     memset(heap->classes, 0, sizeof heap->classes);
   }
   heap->parked_with_pages = 0;
+  heap->shared_index = next_shared_index++ % SHARED_HEAPS;
   heap->live = 1;
   heap->thread = pthread_self();
   COUNTER_ADD(heaps_live, 1);

@@ -177,6 +177,7 @@ struct heap {
   struct heap *next_heap;            /* all heaps (live and parked) */
   uint32_t live;                     /* a thread uses it */
   uint32_t parked_with_pages;        /* its thread exited; its pages wait for the next thread */
+  uint32_t shared_index;             /* which shared heap serves its large classes */
   uint64_t parked_at_ms;
   pthread_t thread;
 };
@@ -192,7 +193,13 @@ struct class_info {
 CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
 CROWD_HIDDEN extern uintptr_t crowd_cookie;
 CROWD_HIDDEN extern struct heap crowd_empty_heap;
-CROWD_HIDDEN extern struct heap crowd_shared_heap;
+/* A few shared heaps, threads spread over them round-robin, so that threads
+ * allocating large-class blocks at the same time rarely wait for each other. */
+#define SHARED_HEAPS 4
+CROWD_HIDDEN extern struct heap crowd_shared_heaps[SHARED_HEAPS];
+static inline bool crowd_is_shared_heap(const struct heap *heap) {
+  return heap >= &crowd_shared_heaps[0] && heap < &crowd_shared_heaps[SHARED_HEAPS];
+}
 CROWD_HIDDEN extern struct heap crowd_large_owner; /* marks large pages; never allocates */
 CROWD_HIDDEN extern struct page crowd_empty_page;
 CROWD_HIDDEN extern _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
