@@ -68,7 +68,7 @@ static void map_area(struct area *area, void *arg) {
     unsigned state = LOAD(page->state);
     unsigned span = state == PAGE_FREE ? 1 : page->span;
     unsigned resident_count = 0;
-    char bits[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE + 1];
+    char bits[SLOTS_PER_AREA * (SLOT_SIZE / OS_PAGE) + 1]; /* a large page may span most of the area */
     unsigned subpages = span * (SLOT_SIZE / OS_PAGE);
     for (unsigned i = 0; i < subpages; i++) {
       bool r = have_residency && (resident[s * (SLOT_SIZE / OS_PAGE) + i] & 1);
@@ -112,7 +112,10 @@ CROWD_EXPORT int crowd_map_write(int fd) {
   crowd_stats_get(&stats);
   out_put(&out, "{\"crowd_map\":1,\"version\":\"%s\",\"pid\":%d,\"area_size\":%zu,\"os_page\":%d,", CROWD_VERSION_STRING,
           (int)getpid(), (size_t)AREA_SIZE, OS_PAGE);
-  out_put(&out, "\"live_bytes\":%llu,\"huge_live_bytes\":%llu,\"areas\":[", (unsigned long long)stats.live_bytes,
+  /* With MADV_FREE, released pages count as resident for mincore until
+   * the kernel takes them: readers need to know which mode ran. */
+  out_put(&out, "\"purge\":\"%s\",\"live_bytes\":%llu,\"huge_live_bytes\":%llu,\"areas\":[",
+          crowd_options.purge_free ? "free" : "dontneed", (unsigned long long)stats.live_bytes,
           (unsigned long long)stats.huge_live_bytes);
   struct map_walk walk = {.out = &out, .first_area = true};
   crowd_area_foreach(map_area, &walk);
@@ -121,16 +124,29 @@ CROWD_EXPORT int crowd_map_write(int fd) {
   return 0;
 }
 
-/* CROWD_MAP=FILE: the map at exit. */
+/* CROWD_MAP=FILE: the map at exit.  A %p in FILE becomes the process id,
+ * so that the children of a program (which inherit the variable) do not
+ * overwrite each other's maps. */
 void crowd_map_at_exit(void) {
   if (!crowd_options.map_path[0]) return;
   int saved = errno;
-  int fd = open(crowd_options.map_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  char path[sizeof crowd_options.map_path + 16];
+  size_t len = 0;
+  for (const char *c = crowd_options.map_path; *c && len + 12 < sizeof path; c++) {
+    if (c[0] == '%' && c[1] == 'p') {
+      len += crowd_format(path + len, sizeof path - len, "%d", (int)getpid());
+      c++;
+    } else {
+      path[len++] = *c;
+    }
+  }
+  path[len] = 0;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) {
     crowd_map_write(fd);
     close(fd);
   } else {
-    crowd_message("crowd: cannot write the heap map to %s\n", crowd_options.map_path);
+    crowd_message("crowd: cannot write the heap map to %s\n", path);
   }
   errno = saved;
 }
