@@ -52,15 +52,18 @@ static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
 static void *alloc_locked(struct heap *heap, unsigned size_class);
 
 /* Large classes: the shared heap, under its lock. */
-static CROWD_NOINLINE void *alloc_shared(unsigned size_class) {
-  crowd_ensure_init();
-  struct heap *heap = &crowd_shared_heaps[crowd_thread_heap->shared_index];
+static void *alloc_under_lock(struct heap *heap, unsigned size_class) {
   pthread_mutex_lock(&heap->lock);
   void *block = alloc_locked(heap, size_class);
   pthread_mutex_unlock(&heap->lock);
   crowd_release_poll();
   if (!block) errno = ENOMEM;
   return block;
+}
+
+static CROWD_NOINLINE void *alloc_shared(unsigned size_class) {
+  crowd_ensure_init();
+  return alloc_under_lock(&crowd_shared_heaps[crowd_thread_heap->shared_index], size_class);
 }
 
 struct heap crowd_large_owner;
@@ -203,12 +206,7 @@ CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
     heap = crowd_heap_for_thread();
     if (!heap) { errno = ENOMEM; return NULL; }
   }
-  pthread_mutex_lock(&heap->lock);
-  void *block = alloc_locked(heap, size_class);
-  pthread_mutex_unlock(&heap->lock);
-  crowd_release_poll();
-  if (!block) errno = ENOMEM;
-  return block;
+  return alloc_under_lock(heap, size_class);
 }
 
 /* malloc for a known class (aligned allocations). */

@@ -8,16 +8,14 @@
 
 #include "internal.h"
 
-void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero) {
-  const struct class_info *info = &crowd_classes[size_class];
+/* What every page starts with, whatever it holds. */
+static void page_reset(struct page *page, uint32_t block_size, uint32_t capacity, unsigned size_class,
+                       bool memory_is_zero) {
   page->free = NULL;
   page->local_free = NULL;
-  STORE(page->used, 0);
-  page->floor = 1;
-  page->block_size = info->size;
-  STORE(page->bump, 0);
-  page->reciprocal = info->reciprocal;
-  page->capacity = info->capacity;
+  page->block_size = block_size;
+  page->reciprocal = ((uint64_t)1 << 40) / block_size + 1;
+  page->capacity = capacity;
   page->size_class = (uint8_t)size_class;
   page->is_zero = memory_is_zero;
   page->subpages_released = 0;
@@ -30,26 +28,21 @@ void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero
   page->next = page->prev = NULL;
 }
 
+void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero) {
+  const struct class_info *info = &crowd_classes[size_class];
+  page_reset(page, info->size, info->capacity, size_class, memory_is_zero);
+  STORE(page->used, 0);
+  STORE(page->bump, 0);
+  page->floor = 1;
+}
+
 /* A page holding one large block: all of its slots, handed out at once. */
 void crowd_page_init_large(struct page *page, bool memory_is_zero) {
   uint32_t bytes = (uint32_t)page->span << SLOT_SHIFT;
-  page->free = NULL;
-  page->local_free = NULL;
+  page_reset(page, bytes, 1, LARGE_CLASS, memory_is_zero);
   STORE(page->used, 1);
-  page->floor = 0;
-  page->block_size = bytes;
   STORE(page->bump, bytes);
-  page->reciprocal = ((uint64_t)1 << 40) / bytes + 1;
-  page->capacity = 1;
-  page->size_class = LARGE_CLASS;
-  page->is_zero = memory_is_zero;
-  page->subpages_released = 0;
-  page->released_at_used = UINT32_MAX;
-  page->sparse_since_ms = 0;
-  for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
-  page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
-  atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
-  page->next = page->prev = NULL;
+  page->floor = 0;
   STORE(page->heap, &crowd_large_owner);
   STORE(page->state, PAGE_LARGE);
 }
