@@ -55,8 +55,9 @@ CROWD_EXPORT void crowd_free(void *p) {
   page->local_free = block;
   uint32_t used = LOAD(page->used) - 1;
   STORE(page->used, used);
+  bool drained = used < page->floor; /* read inside: the release thread may set it once we leave */
   crowd_heap_leave(heap);
-  if (unlikely(used < page->floor)) crowd_free_slow(heap, page);
+  if (unlikely(drained)) crowd_free_slow(heap, page);
 }
 #if CROWD_GLIBC_NAMES
 CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));

@@ -262,7 +262,7 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
     if (claims[i].was_current) STORE(heap->current[claims[i].size_class], &crowd_empty_page);
     STORE(claims[i].page->heap, NULL);
   }
-  bool quiet = crowd_membarrier() && !atomic_load_explicit(&heap->busy, memory_order_relaxed);
+  bool quiet = crowd_membarrier() && !atomic_load_explicit(&heap->busy, memory_order_acquire);
   size_t bytes = 0;
   for (unsigned i = 0; i < count; i++) {
     struct claim *claim = &claims[i];

@@ -34,11 +34,12 @@
 #define CROWD_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-/* Fields other threads peek at are _Atomic; the owner reads and writes
- * them relaxed, which compiles to plain moves on x86 and keeps TSan able
- * to check the rest. */
-#define LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
-#define STORE(field, value) atomic_store_explicit(&(field), (value), memory_order_relaxed)
+/* Fields other threads peek at are _Atomic, read with acquire and written
+ * with release: plain moves on x86, and the happens-before edges that let
+ * TSan follow the release thread's handshake (release.c) -- TSan cannot
+ * see what membarrier orders, but it sees these. */
+#define LOAD(field) atomic_load_explicit(&(field), memory_order_acquire)
+#define STORE(field, value) atomic_store_explicit(&(field), (value), memory_order_release)
 #define CROWD_NOINLINE __attribute__((noinline))
 #define CROWD_COLD __attribute__((cold, noinline))
 
@@ -347,7 +348,7 @@ static inline void crowd_heap_enter(struct heap *heap) {
 }
 static inline void crowd_heap_leave(struct heap *heap) {
   atomic_signal_fence(memory_order_seq_cst);
-  atomic_store_explicit(&heap->busy, 0, memory_order_relaxed);
+  atomic_store_explicit(&heap->busy, 0, memory_order_release);
 }
 
 /* ---- stats.c: counters kept with relaxed atomics off the fast path ---- */
