@@ -66,6 +66,12 @@ struct crowd_stats {
 };
 int crowd_stats_get(struct crowd_stats *stats);
 
+/* Writes the statistics as one JSON object to the file descriptor: every
+ * field of struct crowd_stats, plus per size class the pages in use by
+ * occupancy bucket (eighths of capacity; the last entry: full pages).
+ * CROWD_STATS=json writes it to stderr at exit.  Returns 0. */
+int crowd_stats_json(int fd);
+
 /* Writes the heap map (every area and page, occupancy and residency) as
  * JSON to the file descriptor.  `crowd map` draws it.  Returns 0. */
 int crowd_map_write(int fd);

@@ -11,7 +11,8 @@
 
 #include "internal.h"
 
-pthread_mutex_t crowd_area_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Adaptive: held for short moments, so a waiter spins a little before it sleeps. */
+pthread_mutex_t crowd_area_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
 
 static struct area *area_list; /* by address, lowest first */

@@ -27,7 +27,7 @@ struct page crowd_empty_page;
 struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
 /* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX). */
 #define SHARED_HEAP(i, next)                                                                    \
-  {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_MUTEX_INITIALIZER, .live = 1, \
+  {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .live = 1, \
    .next_heap = next}
 struct heap crowd_shared_heaps[SHARED_HEAPS] = {
     SHARED_HEAP(0, &crowd_shared_heaps[1]), SHARED_HEAP(1, &crowd_shared_heaps[2]),
@@ -79,7 +79,7 @@ struct heap *crowd_heap_for_thread(void) {
   if (heap == &crowd_empty_heap) {
     heap = crowd_os_map(sizeof(struct heap));
     if (!heap) { pthread_mutex_unlock(&crowd_heap_lock); return NULL; }
-    pthread_mutex_init(&heap->lock, NULL);
+    heap->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
     heap->next_heap = heap_list;
     heap_list = heap;
   } else {
@@ -358,7 +358,7 @@ void crowd_heap_fork_lock_lists(void) { pthread_mutex_lock(&abandoned_lock); }
 void crowd_heap_fork_unlock_lists(void) { pthread_mutex_unlock(&abandoned_lock); }
 void crowd_heap_fork_unlock(bool child) {
   for (struct heap *h = heap_list; h; h = h->next_heap) {
-    if (child) pthread_mutex_init(&h->lock, NULL);
+    if (child) h->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
     else pthread_mutex_unlock(&h->lock);
   }
   pthread_mutex_unlock(&crowd_heap_lock);

@@ -65,6 +65,7 @@ __attribute__((constructor(101))) static void crowd_constructor(void) {
 }
 
 __attribute__((destructor(101))) static void crowd_destructor(void) {
-  if (crowd_options.show_stats) crowd_stats_print_at_exit();
+  if (crowd_options.show_stats == 2) crowd_stats_json(2);
+  else if (crowd_options.show_stats) crowd_stats_print_at_exit();
   crowd_map_at_exit();
 }

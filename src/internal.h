@@ -364,5 +364,6 @@ CROWD_HIDDEN extern struct crowd_counters crowd_counters;
 #define COUNTER_GET(name) atomic_load_explicit(&crowd_counters.name, memory_order_relaxed)
 CROWD_HIDDEN void crowd_stats_print_at_exit(void);
 CROWD_HIDDEN void crowd_map_at_exit(void);
+int crowd_stats_json(int fd);
 
 #endif

@@ -19,7 +19,7 @@ struct crowd_options crowd_options = {
     .huge_cache_max = (size_t)64 << 20,
 };
 
-enum option_kind { OPTION_BOOL, OPTION_MS, OPTION_SIZE, OPTION_PURGE, OPTION_PATH };
+enum option_kind { OPTION_BOOL, OPTION_MS, OPTION_SIZE, OPTION_PURGE, OPTION_PATH, OPTION_STATS };
 
 struct option_def {
   const char *name;      /* environment variable */
@@ -36,7 +36,7 @@ static const struct option_def option_table[] = {
     {"CROWD_RELEASE_THREAD", OPTION_BOOL, &crowd_options.release_thread,
      "a background thread gives memory back while the program is idle"},
     {"CROWD_VERBOSE", OPTION_BOOL, &crowd_options.verbose, "print crowd's version and options at start"},
-    {"CROWD_STATS", OPTION_BOOL, &crowd_options.show_stats, "print statistics at exit"},
+    {"CROWD_STATS", OPTION_STATS, &crowd_options.show_stats, "print statistics to stderr at exit: 1 (text) or json"},
     {"CROWD_HUGE_CACHE", OPTION_SIZE, &crowd_options.huge_cache_max,
      "bytes of freed huge blocks kept mapped for reuse (K, M, G suffixes)"},
     {"CROWD_MAP", OPTION_PATH, crowd_options.map_path, "write the heap map (JSON) to this file at exit"},
@@ -109,6 +109,11 @@ static void apply(const struct option_def *def, const char *value) {
       if (parse_number(value, &n, true)) { *(size_t *)def->target = (size_t)n; return; }
       crowd_message("crowd: warning: %s=%s is not understood; use a size in bytes with an optional K, M or G (keeping default)\n", def->name, value);
       return;
+    case OPTION_STATS:
+      if (word_is(value, "json")) { *(int *)def->target = 2; return; }
+      if (parse_bool(value, &b)) { *(int *)def->target = b; return; }
+      crowd_message("crowd: warning: %s=%s is not understood; use 1/0, yes/no, on/off or json (keeping default)\n", def->name, value);
+      return;
     case OPTION_PATH: {
       size_t len = strlen(value);
       if (len > 0 && len < sizeof crowd_options.map_path) {
@@ -147,6 +152,7 @@ void crowd_options_print(void) {
         break;
       case OPTION_SIZE: crowd_format(value, sizeof value, "%zu", *(size_t *)def->target); break;
       case OPTION_PURGE: crowd_format(value, sizeof value, "%s", *(int *)def->target ? "free" : "dontneed"); break;
+      case OPTION_STATS: crowd_format(value, sizeof value, "%s", *(int *)def->target == 2 ? "json" : *(int *)def->target ? "on" : "off"); break;
       case OPTION_PATH: crowd_format(value, sizeof value, "%s", *(char *)def->target ? (char *)def->target : "(none)"); break;
     }
     crowd_message("crowd:   %s=%s  (%s)\n", def->name, value, def->doc);

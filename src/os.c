@@ -1,7 +1,6 @@
 /* The operating system behind one file: the only place that calls mmap,
  * munmap, mremap and madvise.  Every function keeps errno as it found it,
  * so a program never sees crowd's own system calls in errno. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/random.h>

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* Giving memory back while the program is idle.
  *
  * Frees only mark pages free with a timestamp (area.c); this thread wakes

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -12,15 +13,23 @@ struct crowd_counters crowd_counters;
 
 struct walk {
   uint64_t live_bytes, live_blocks, page_bytes_touched;
+  /* pages by occupancy: eighths of capacity, then full; large pages apart */
+  uint32_t (*occupancy)[BUCKET_COUNT + 1];
+  uint32_t large_pages;
 };
 
 static void walk_area(struct area *area, void *arg) {
   struct walk *w = arg;
   for (unsigned s = 1; s < SLOTS_PER_AREA; s++) {
     struct page *page = &area->pages[s];
-    if (page->state == PAGE_FREE || area->slot_page[s] != s) continue;
+    if (LOAD(page->state) == PAGE_FREE || area->slot_page[s] != s) continue;
     /* Racy reads of other threads' counters: a snapshot, not a ledger. */
-    uint32_t used = page->used;
+    uint32_t used = LOAD(page->used);
+    if (w->occupancy) {
+      if (page->size_class == LARGE_CLASS) w->large_pages++;
+      else if (used >= page->capacity) w->occupancy[page->size_class][BUCKET_COUNT]++;
+      else w->occupancy[page->size_class][(uint64_t)used * BUCKET_COUNT / page->capacity]++;
+    }
     w->live_blocks += used;
     w->live_bytes += (uint64_t)used * page->block_size;
     w->page_bytes_touched += ((uint64_t)page->bump + OS_PAGE - 1) & ~(uint64_t)(OS_PAGE - 1);
@@ -87,6 +96,58 @@ static void print_stats(void) {
 }
 
 void crowd_stats_print_at_exit(void) { print_stats(); }
+
+static void write_all(int fd, const char *buf, size_t len) {
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n <= 0) return;
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+CROWD_EXPORT int crowd_stats_json(int fd) {
+  int saved = errno;
+  struct crowd_stats s = snapshot();
+  static uint32_t occupancy[CLASS_COUNT][BUCKET_COUNT + 1];
+  static pthread_mutex_t json_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the static table */
+  pthread_mutex_lock(&json_lock);
+  memset(occupancy, 0, sizeof occupancy);
+  struct walk w = {.occupancy = occupancy};
+  crowd_area_foreach(walk_area, &w);
+  char buf[2048];
+  size_t len = crowd_format(
+      buf, sizeof buf,
+      "{\"crowd_stats\":%u,\"version\":\"%s\",\"live_bytes\":%llu,\"live_blocks\":%llu,"
+      "\"mapped_bytes\":%llu,\"resident_bytes\":%llu,\"huge_live_bytes\":%llu,\"huge_cached_bytes\":%llu,"
+      "\"released_bytes\":%llu,\"purge_calls\":%llu,\"areas_mapped\":%llu,\"areas_unmapped\":%llu,"
+      "\"areas_live\":%llu,\"pages_in_use\":%llu,\"pages_free_resident\":%llu,\"pages_free_released\":%llu,"
+      "\"heaps_live\":%llu,\"heaps_abandoned\":%llu,\"release_thread_wakeups\":%llu,\"large_pages\":%u,"
+      "\"classes\":[",
+      CROWD_STATS_VERSION, CROWD_VERSION_STRING, (unsigned long long)s.live_bytes, (unsigned long long)s.live_blocks,
+      (unsigned long long)s.mapped_bytes, (unsigned long long)s.resident_bytes, (unsigned long long)s.huge_live_bytes,
+      (unsigned long long)s.huge_cached_bytes, (unsigned long long)s.released_bytes,
+      (unsigned long long)s.purge_calls, (unsigned long long)s.areas_mapped, (unsigned long long)s.areas_unmapped,
+      (unsigned long long)s.areas_live, (unsigned long long)s.pages_in_use, (unsigned long long)s.pages_free_resident,
+      (unsigned long long)s.pages_free_released, (unsigned long long)s.heaps_live,
+      (unsigned long long)s.heaps_abandoned, (unsigned long long)s.release_thread_wakeups, w.large_pages);
+  write_all(fd, buf, len < sizeof buf ? len : sizeof buf - 1);
+  bool first = true;
+  for (unsigned c = 0; c < CLASS_COUNT; c++) {
+    uint32_t *o = occupancy[c];
+    uint32_t total = 0;
+    for (unsigned b = 0; b <= BUCKET_COUNT; b++) total += o[b];
+    if (!total) continue;
+    len = crowd_format(buf, sizeof buf, "%s{\"block_size\":%u,\"pages_by_eighth\":[%u,%u,%u,%u,%u,%u,%u,%u],\"pages_full\":%u}",
+                       first ? "" : ",", crowd_classes[c].size, o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8]);
+    write_all(fd, buf, len < sizeof buf ? len : sizeof buf - 1);
+    first = false;
+  }
+  write_all(fd, "]}\n", 3);
+  pthread_mutex_unlock(&json_lock);
+  errno = saved;
+  return 0;
+}
 
 #if CROWD_GLIBC_NAMES
 CROWD_EXPORT void malloc_stats(void) { print_stats(); }
