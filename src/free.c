@@ -133,8 +133,8 @@ CROWD_COLD void crowd_free_foreign(void *p) {
 /* Crowding on free: a page that drains gives way to fuller ones.  Sparse
  * pages give back their free sub-pages at once (nothing will be placed in
  * them while fuller pages have room); empty pages go back to the area. */
-/* A page fell into its class's lowest bucket: nothing will be placed in
- * it while fuller pages have room.  If it stays sparse for the purge
+/* A page fell below half full: nothing will be placed in it while fuller
+ * pages have room.  If it stays sparse for the purge
  * delay, the release thread gives back its free sub-pages (release.c);
  * doing it at once would fault them in again when the page refills. */
 static void mark_sparse(struct page *page) {
@@ -180,7 +180,9 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
     return;
   }
   crowd_heap_queue(heap, page);
-  if (page->bucket == 0) mark_sparse(page);
+  /* Less than half full: its free sub-pages go if it stays so (a page of a
+   * large class holds 2-8 blocks, so "nearly empty" would come too late). */
+  if (page->bucket < BUCKET_COUNT / 2) mark_sparse(page);
   else page->sparse_since_ms = 0;
 }
 

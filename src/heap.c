@@ -194,7 +194,12 @@ void crowd_abandoned_sweep(void) {
     while (page) {
       struct page *next = page->next;
       crowd_page_collect(page);
-      if (page->used == 0) {
+      uint32_t used = LOAD(page->used);
+      /* Nobody allocates from an abandoned page: what is free in it can go
+       * (again once a quarter more of its blocks have gone). */
+      if (used && (page->released_at_used == UINT32_MAX || used + used / 4 < page->released_at_used))
+        crowd_page_release_subpages(page);
+      if (used == 0) {
         crowd_list_remove(&abandoned[c], page);
         STORE(abandoned_count[c], LOAD(abandoned_count[c]) - 1);
         pthread_mutex_unlock(&abandoned_lock);
@@ -304,13 +309,14 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
       else if (sparse_candidate(page, now, force, next_due_ms))
         claims[count++] = (struct claim){page, c, true, CLAIM_SPARSE};
     }
-    for (struct page *q = heap->classes[c].bucket[0].head; q; q = q->next) {
-      if (count == CLAIM_BATCH) {
-        bytes += claim_batch(heap, claims, count, now, next_due_ms);
-        count = 0;
+    for (unsigned b = 0; b < BUCKET_COUNT / 2; b++)
+      for (struct page *q = heap->classes[c].bucket[b].head; q; q = q->next) {
+        if (count == CLAIM_BATCH) {
+          bytes += claim_batch(heap, claims, count, now, next_due_ms);
+          count = 0;
+        }
+        if (sparse_candidate(q, now, force, next_due_ms)) claims[count++] = (struct claim){q, c, false, CLAIM_SPARSE};
       }
-      if (sparse_candidate(q, now, force, next_due_ms)) claims[count++] = (struct claim){q, c, false, CLAIM_SPARSE};
-    }
     if (count + 1 >= CLAIM_BATCH) {
       bytes += claim_batch(heap, claims, count, now, next_due_ms);
       count = 0;

@@ -34,8 +34,10 @@ static uint64_t release_pass(uint64_t now, bool force, size_t *released) {
   if (in_release_pass) return 0;
   in_release_pass = true;
   uint64_t due_heaps = 0;
-  crowd_abandoned_sweep();
+  /* Heaps first: a parked heap's pages are abandoned there, and the sweep
+   * then returns those that frees from other threads have emptied. */
   size_t bytes = crowd_heaps_claim_idle(now, force, &due_heaps);
+  crowd_abandoned_sweep();
   bytes += crowd_area_purge(now, force, &due_area);
   bytes += crowd_huge_purge(now, force, &due_huge);
   if (released) *released = bytes;
