@@ -66,11 +66,15 @@ static struct huge *mapping_resize(struct huge *huge, size_t need) {
   } else {
     char *target = huge_reserve(need, huge->alignment);
     if (!target) return NULL;
+    /* Unregister before the move: once the old range is unmapped, another
+     * thread may map a block there and register it, and a late clear
+     * would wipe its entry. */
+    crowd_area_register((uintptr_t)huge, KIND_NONE);
     if (!crowd_os_remap(huge, old, need, target)) {
+      crowd_area_register((uintptr_t)huge, KIND_HUGE);
       crowd_os_unmap(target, need);
       return NULL;
     }
-    crowd_area_register((uintptr_t)huge, KIND_NONE);
     huge = (struct huge *)target;
     huge->map_size = need;
     crowd_area_register((uintptr_t)huge, KIND_HUGE);

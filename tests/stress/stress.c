@@ -9,7 +9,10 @@
  * overlap, stray write or lost realloc content aborts with the details.
  * Work is bounded by counts, not time; seeds are fixed per thread and round.
  *
- * usage: stress EXPECTED_LIBRARY|- [threads rounds ops_per_thread_round]
+ * usage: stress EXPECTED_LIBRARY|- [threads rounds ops_per_thread_round [mix]]
+ * mix is "small" (default: 90 % small, 9.5 % medium, 0.5 % huge) or
+ * "huge" (60 % small, 30 % medium, 10 % huge: the huge-block paths, mmap,
+ * mremap and the huge cache, under cross-thread traffic).
  * Built with STRESS_CROWD_API it calls crowd_* (the TSan variant, linked
  * statically); otherwise it calls plain malloc and checks that malloc
  * comes from EXPECTED_LIBRARY (linked or preloaded). */
@@ -117,17 +120,20 @@ static size_t for_each_offset(unsigned char *p, size_t size, size_t limit,
 
 static int write_byte(unsigned char *p, size_t i, uint64_t key, void *ctx)
 {
+  (void)ctx;
   p[i] = pattern_at(key, i);
   return 0;
 }
 
 static int byte_differs(unsigned char *p, size_t i, uint64_t key, void *ctx)
 {
+  (void)ctx;
   return p[i] != pattern_at(key, i);
 }
 
 static int byte_nonzero(unsigned char *p, size_t i, uint64_t key, void *ctx)
 {
+  (void)key, (void)ctx;
   return p[i] != 0;
 }
 
@@ -151,12 +157,15 @@ static void check(const struct block *b, const char *when)
     die(when, b, bad);
 }
 
+/* Shares of small and medium requests, in thousandths; the rest is huge. */
+static unsigned small_share = 900, medium_share = 95;
+
 static size_t random_size(uint64_t *rng)
 {
   uint64_t r = next_random(rng) % 1000;
-  if (r < 900) /* small; half of them tiny */
-    return 1 + next_random(rng) % (r < 450 ? 128 : 1024);
-  if (r < 995) /* medium, up to the 128 KiB class limit */
+  if (r < small_share) /* small; half of them tiny */
+    return 1 + next_random(rng) % (r < small_share / 2 ? 128 : 1024);
+  if (r < small_share + medium_share) /* medium, up to the 128 KiB class limit */
     return 1025 + next_random(rng) % (128 * 1024);
   return 128 * 1024 + 1 + next_random(rng) % (4 << 20); /* huge */
 }
@@ -194,6 +203,7 @@ static void resize(struct block *b, uint64_t *rng)
 {
   check(b, "before realloc");
   struct block old = *b;
+  uint64_t old_key = key_of(old.p); /* the old pointer is dead after realloc */
   size_t new_size = random_size(rng);
   errno = 0;
   unsigned char *q = heap_realloc(b->p, new_size);
@@ -201,7 +211,7 @@ static void resize(struct block *b, uint64_t *rng)
     die("realloc failed", b, new_size);
   struct block moved = {q, old.size};
   size_t kept = new_size < old.size ? new_size : old.size;
-  size_t bad = for_each_offset(q, old.size, kept, key_of(old.p), byte_differs, NULL);
+  size_t bad = for_each_offset(q, old.size, kept, old_key, byte_differs, NULL);
   if (bad != SIZE_MAX)
     die("realloc lost content (block shown at its new address)", &moved, bad);
   b->p = q;
@@ -291,6 +301,14 @@ int main(int argc, char **argv)
   };
   if (cfg.threads > MAX_THREADS)
     cfg.threads = MAX_THREADS;
+  const char *mix = argc > 5 ? argv[5] : "small";
+  if (strcmp(mix, "huge") == 0) {
+    small_share = 600;
+    medium_share = 300;
+  } else if (strcmp(mix, "small") != 0) {
+    fprintf(stderr, "stress: unknown mix %s\n", mix);
+    return 2;
+  }
 
   pthread_t tids[MAX_THREADS];
   struct worker workers[MAX_THREADS];
@@ -308,7 +326,7 @@ int main(int argc, char **argv)
     check_everything(&cfg, "after a round, block of an exited thread");
   }
   free_everything(&cfg);
-  printf("stress: %d threads x %d rounds x %d ops: ok\n", cfg.threads, cfg.rounds,
-         cfg.ops);
+  printf("stress: %d threads x %d rounds x %d ops, %s mix: ok\n", cfg.threads,
+         cfg.rounds, cfg.ops, mix);
   return 0;
 }
