@@ -162,7 +162,9 @@ static void make_current(struct heap *heap, struct page *page) {
 
 /* The current page is used up: file it with the full pages. */
 static void retire_full(struct heap *heap, struct page *page) {
-  atomic_store_explicit(&page->notified, 0, memory_order_relaxed);
+  /* page->notified is not reset here: the page may still sit on a notified
+   * stack, and only the walk that takes it off may clear the flag (else it
+   * could be pushed on a second stack while linked in the first). */
   STORE(page->state, PAGE_FULL);
   page->floor = page->capacity;
   page->freed_at_ms = 0;
@@ -185,8 +187,7 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
       /* A remote free may have slipped in between the collect and the
        * page turning FULL, and seen no FULL page to notify about. */
       atomic_thread_fence(memory_order_seq_cst);
-      if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) &&
-          !atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) {
+      if (atomic_load_explicit(&page->thread_free, memory_order_relaxed)) {
         crowd_heap_unqueue(heap, page);
         make_current(heap, page);
         continue;
