@@ -45,6 +45,8 @@ size_t crowd_trim(void);
 struct crowd_stats {
   uint32_t size;    /* set by the caller: sizeof(struct crowd_stats) */
   uint32_t version; /* set by crowd: CROWD_STATS_VERSION */
+  /* Live counts are the page owners' view: a block another thread freed
+   * counts until its owner (or the release thread) takes that free. */
   uint64_t live_bytes;       /* bytes in blocks handed out and not freed (block sizes) */
   uint64_t live_blocks;      /* blocks handed out and not freed */
   uint64_t requested_bytes;  /* not tracked per block: 0 */
@@ -58,7 +60,7 @@ struct crowd_stats {
   uint64_t areas_unmapped;   /* areas returned to the kernel so far */
   uint64_t areas_live;       /* areas held now */
   uint64_t pages_in_use;     /* pages (miniheaps) holding a size class now */
-  uint64_t pages_free_resident; /* free pages not yet released */
+  uint64_t pages_free_resident; /* free slots not yet released (some sub-pages may be) */
   uint64_t pages_free_released; /* free pages released to the kernel */
   uint64_t heaps_live;       /* thread heaps in use */
   uint64_t heaps_abandoned;  /* thread heaps whose thread exited */
