@@ -22,28 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scan_file.h"
+
 static const char *const known[] = {"/libjemalloc", "/libtcmalloc", "/libmimalloc", "/libcrowd"};
 enum { NKNOWN = sizeof known / sizeof known[0] };
-
-static void scan_maps(const char *const *needles, int n, int *found) {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  enum { OVERLAP = 256, CHUNK = 16384 };
-  char buf[OVERLAP + CHUNK + 1];
-  size_t kept = 0;
-  for (;;) {
-    ssize_t got = read(fd, buf + kept, CHUNK);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    size_t len = kept + (size_t)got;
-    buf[len] = '\0';
-    for (int i = 0; i < n; i++)
-      if (!found[i] && strstr(buf, needles[i])) found[i] = 1;
-    kept = len < OVERLAP ? len : OVERLAP;
-    memmove(buf, buf + len - kept, kept);
-  }
-  close(fd);
-}
 
 static void log_line(const char *line) {
   const char *path = getenv("BENCH_CHECK_LOG");
@@ -71,7 +53,7 @@ __attribute__((constructor)) static void bench_preload_check(void) {
   int found[NKNOWN + 1] = {0};
   for (int i = 0; i < NKNOWN; i++) needles[i] = known[i];
   needles[NKNOWN] = needle;
-  scan_maps(needles, needle[0] ? NKNOWN + 1 : NKNOWN, found);
+  scan_file("/proc/self/maps", needles, needle[0] ? NKNOWN + 1 : NKNOWN, found);
 
   char line[768];
   if (needle[0]) {

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "scan_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,28 +18,6 @@ double bench_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Calls found(needle) for each needle that occurs in the file; needles are
- * matched across read() boundaries by keeping the last bytes of each chunk. */
-static void scan_file(const char *path, const char *const *needles, int n,
-                      int *found) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  enum { OVERLAP = 256, CHUNK = 16384 };
-  char buf[OVERLAP + CHUNK + 1];
-  size_t kept = 0;
-  for (;;) {
-    ssize_t got = read(fd, buf + kept, CHUNK);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    size_t len = kept + (size_t)got;
-    buf[len] = '\0';
-    for (int i = 0; i < n; i++)
-      if (!found[i] && strstr(buf, needles[i])) found[i] = 1;
-    kept = len < OVERLAP ? len : OVERLAP;
-    memmove(buf, buf + len - kept, kept);
-  }
-  close(fd);
-}
 
 void bench_check_allocator(void) {
   /* The allocators the benchmarks know; glibc's malloc lives in libc itself
