@@ -32,8 +32,8 @@ CHECK_LIB = "libbench_preload_check.so"
 MEASURED = {"wall_s", "mapped_allocators", "process_wall_s", "peak_rss_kb", "minor_faults",
             "major_faults", "driver"}
 
-# Work per run.  Full (5 runs): a default run takes ~10 minutes on 2
-# cores; quick (3 runs): ~3 minutes.  --scale multiplies either.
+# Work per run.  Full (5 runs): a default run takes 7-10 minutes on this
+# 2-core VM, depending on its load; quick (3 runs): 2-3 minutes.  --scale multiplies either.
 FULL = {
     "larson": 12_000_000,         # operations per thread
     "xmalloc": 6_000_000,         # blocks per producer
