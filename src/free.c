@@ -33,10 +33,7 @@ CROWD_EXPORT void crowd_free(void *p) {
   if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
   struct area *area = (struct area *)area_address;
   struct page *page = page_of(area, p);
-  /* The pointer must be the start of a block the page has handed out. */
-  uint64_t offset = (uint64_t)((char *)p - page->start);
-  uint64_t index = (offset * page->reciprocal) >> 40;
-  if (unlikely(index * page->block_size != offset || offset >= page->bump)) { crowd_free_foreign(p); return; }
+  if (unlikely(!crowd_page_block_start(page, p))) { crowd_free_foreign(p); return; }
   struct block *block = p;
   uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
   if (unlikely(block->check == freed_mark)) { free_double(p); return; }
@@ -210,9 +207,7 @@ size_t crowd_block_size(const void *p) {
   struct area *area = (struct area *)area_address;
   if (area->kind != AREA_PAGES) return crowd_huge_usable((const struct huge *)area);
   struct page *page = page_of(area, p);
-  uint64_t offset = (uint64_t)((const char *)p - page->start);
-  uint64_t index = (offset * page->reciprocal) >> 40;
-  if (page->state == PAGE_FREE || index * page->block_size != offset || offset >= page->bump)
+  if (LOAD(page->state) == PAGE_FREE || !crowd_page_block_start(page, p))
     crowd_fatal("pointer crowd did not hand out", p);
   return page->block_size;
 }

@@ -92,7 +92,6 @@ struct heap *crowd_heap_for_thread(void) {
   heap->parked_with_pages = 0;
   heap->shared_index = next_shared_index++ % SHARED_HEAPS;
   heap->live = 1;
-  heap->thread = pthread_self();
   COUNTER_ADD(heaps_live, 1);
   pthread_mutex_unlock(&crowd_heap_lock);
   crowd_thread_heap = heap;
@@ -338,12 +337,6 @@ size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms) {
   }
   pthread_mutex_unlock(&crowd_heap_lock);
   return bytes;
-}
-
-void crowd_heap_foreach(void (*fn)(struct heap *, void *), void *arg) {
-  pthread_mutex_lock(&crowd_heap_lock);
-  for (struct heap *h = heap_list; h; h = h->next_heap) fn(h, arg);
-  pthread_mutex_unlock(&crowd_heap_lock);
 }
 
 /* In a forked child only the forking thread exists: every other heap's

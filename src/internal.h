@@ -163,7 +163,6 @@ struct heap_class {
   struct page_list bucket[BUCKET_COUNT];
   struct page_list full;
   uint32_t bucket_mask;
-  uint32_t full_scan;          /* how many full pages to look at for remote frees */
 };
 
 struct heap {
@@ -180,7 +179,6 @@ struct heap {
   uint32_t parked_with_pages;        /* its thread exited; its pages wait for the next thread */
   uint32_t shared_index;             /* which shared heap serves its large classes */
   uint64_t parked_at_ms;
-  pthread_t thread;
 };
 
 struct class_info {
@@ -224,6 +222,15 @@ static inline unsigned crowd_area_kind(uintptr_t area) {
 }
 static inline bool crowd_area_registered(uintptr_t area) { return crowd_area_kind(area) != KIND_NONE; }
 CROWD_HIDDEN void crowd_area_register(uintptr_t area, unsigned kind);
+
+/* Whether p is the start of a block the page has handed out: the exact
+ * multiple of the block size (a multiply by the reciprocal, no division)
+ * below the page's never-used part. */
+static inline bool crowd_page_block_start(const struct page *page, const void *p) {
+  uint64_t offset = (uint64_t)((const char *)p - page->start);
+  uint64_t index = (offset * page->reciprocal) >> 40;
+  return index * page->block_size == offset && offset < LOAD(page->bump);
+}
 
 static inline uintptr_t crowd_area_of(const void *p) {
   return ((uintptr_t)p - 1) & ~AREA_MASK;
@@ -301,7 +308,6 @@ CROWD_HIDDEN struct page *crowd_abandoned_take(unsigned size_class, struct heap 
 CROWD_HIDDEN void crowd_abandoned_sweep(void);
 CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
-CROWD_HIDDEN void crowd_heap_foreach(void (*fn)(struct heap *, void *), void *arg);
 CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);
 CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;
