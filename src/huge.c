@@ -16,6 +16,19 @@
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct huge *huge_cache; /* most recently freed first */
 static size_t huge_cache_bytes;
+/* The most bytes the program has had live in huge blocks since the cache
+ * last emptied: the cache may hold that much (at least HUGE_CACHE_FLOOR). */
+static _Atomic size_t huge_live_peak;
+#define HUGE_CACHE_FLOOR ((size_t)64 << 20)
+
+static void note_live_peak(void) {
+  size_t live = COUNTER_GET(huge_live_bytes);
+  size_t peak = atomic_load_explicit(&huge_live_peak, memory_order_relaxed);
+  while (live > peak &&
+         !atomic_compare_exchange_weak_explicit(&huge_live_peak, &peak, live, memory_order_relaxed,
+                                                memory_order_relaxed)) {
+  }
+}
 
 static size_t user_offset_for(size_t alignment) {
   if (alignment <= OS_PAGE) return OS_PAGE;
@@ -139,13 +152,16 @@ void *crowd_huge_alloc(size_t size, size_t alignment, bool zero) {
       COUNTER_ADD(huge_live_bytes, cached->map_size);
       COUNTER_ADD(huge_live_count, 1);
       char *user = (char *)cached + cached->user_offset;
+      note_live_peak();
       if (zero) memset(user, 0, size);
       return user;
     }
   }
   char *base = huge_reserve(need, alignment);
   if (!base) { errno = ENOMEM; return NULL; }
-  return huge_install(base, need, offset, alignment);
+  void *user = huge_install(base, need, offset, alignment);
+  note_live_peak();
+  return user;
 }
 
 size_t crowd_huge_usable(const struct huge *huge) {
@@ -166,10 +182,15 @@ void crowd_huge_free(struct huge *huge, void *p) {
   huge->check = 0;
   COUNTER_SUB(huge_live_bytes, huge->map_size);
   COUNTER_SUB(huge_live_count, 1);
-  /* The cache holds at most 32 MiB plus half of what the program has live
-   * in huge blocks, so that it never inflates the peak much. */
-  size_t budget = (size_t)32 << 20;
-  budget += COUNTER_GET(huge_live_bytes) / 2;
+  /* While the program works, the cache may hold as much as it has had live
+   * in huge blocks at its peak: a program that cycles through big buffers
+   * then takes every one from the cache instead of faulting it in afresh
+   * (bench/speed's large workload: a cache of 32 MiB + half the live bytes
+   * faulted 560 pages per block, this 50, as tcmalloc does).  Memory stays
+   * within twice the peak of live huge bytes, and the purge delay and the
+   * release thread still empty the cache when the program stops using it. */
+  size_t budget = atomic_load_explicit(&huge_live_peak, memory_order_relaxed);
+  if (budget < HUGE_CACHE_FLOOR) budget = HUGE_CACHE_FLOOR;
   if (budget > crowd_options.huge_cache_max) budget = crowd_options.huge_cache_max;
   bool cacheable = huge->user_offset == OS_PAGE && huge->map_size <= budget && crowd_options.purge_delay_ms != 0;
   if (!cacheable) { huge_unmap(huge); return; }
@@ -258,6 +279,9 @@ size_t crowd_huge_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
     }
     h = next;
   }
+  /* An empty cache starts the peak afresh: a program whose big phase is
+   * over does not keep a budget sized for it. */
+  if (!huge_cache) atomic_store_explicit(&huge_live_peak, COUNTER_GET(huge_live_bytes), memory_order_relaxed);
   pthread_mutex_unlock(&huge_lock);
   while (evict) {
     struct huge *next = evict->next;

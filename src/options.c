@@ -16,7 +16,7 @@ struct crowd_options crowd_options = {
     .release_thread = 1,
     .verbose = 0,
     .show_stats = 0,
-    .huge_cache_max = (size_t)64 << 20,
+    .huge_cache_max = (size_t)1 << 30,
 };
 
 enum option_kind { OPTION_BOOL, OPTION_MS, OPTION_SIZE, OPTION_PURGE, OPTION_PATH, OPTION_STATS };
@@ -38,7 +38,7 @@ static const struct option_def option_table[] = {
     {"CROWD_VERBOSE", OPTION_BOOL, &crowd_options.verbose, "print crowd's version and options at start"},
     {"CROWD_STATS", OPTION_STATS, &crowd_options.show_stats, "print statistics to stderr at exit: 1 (text) or json"},
     {"CROWD_HUGE_CACHE", OPTION_SIZE, &crowd_options.huge_cache_max,
-     "bytes of freed huge blocks kept mapped for reuse (K, M, G suffixes)"},
+     "most bytes of freed huge blocks kept mapped for reuse (K, M, G suffixes)"},
     {"CROWD_MAP", OPTION_PATH, crowd_options.map_path, "write the heap map (JSON) to this file at exit"},
 };
 

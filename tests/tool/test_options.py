@@ -46,7 +46,7 @@ check("CROWD_PURGE_DELAY=never" in proc.stderr, "CROWD_PURGE_DELAY=never not rea
 for name, value, accepted, default in (("CROWD_PURGE_DELAY", "soon", "milliseconds", "500 ms"),
                                        ("CROWD_PURGE", "maybe", "dontneed or free", "dontneed"),
                                        ("CROWD_RELEASE_THREAD", "perhaps", "yes/no", "on"),
-                                       ("CROWD_HUGE_CACHE", "12Q", "K, M or G", "67108864"),
+                                       ("CROWD_HUGE_CACHE", "12Q", "K, M or G", "1073741824"),
                                        ("CROWD_STATS", "xml", "json", "off")):
     proc = run({"CROWD_VERBOSE": "1", name: value})
     check(proc.returncode == 0, f"{name}={value}: the program failed")
