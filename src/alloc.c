@@ -19,7 +19,8 @@
 
 /* The current page's free list ran dry, still inside the busy section (so
  * no lock is needed: the release thread leaves a busy heap alone). */
-static CROWD_NOINLINE void *alloc_refill(struct heap *heap, struct page *page, unsigned size_class) {
+static CROWD_NOINLINE void *alloc_refill(struct crowd_thread *thread, struct page *page, unsigned size_class) {
+  struct heap *heap = thread->heap;
   /* Other threads' frees wait on the notified stack: the slow path takes
    * them (it needs the lock to re-bucket pages). */
   bool notified = atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL;
@@ -28,25 +29,26 @@ static CROWD_NOINLINE void *alloc_refill(struct heap *heap, struct page *page, u
     page->free = block->next;
     STORE(page->used, LOAD(page->used) + 1);
     block->check = 0;
-    crowd_heap_leave(heap);
+    crowd_busy_leave(thread);
     return block;
   }
-  crowd_heap_leave(heap);
+  crowd_busy_leave(thread);
   return crowd_alloc_slow(heap, size_class);
 }
 
-static inline void *alloc_fast(struct heap *heap, unsigned size_class) {
-  crowd_heap_enter(heap);
-  struct page *page = LOAD(heap->current[size_class]);
+static inline void *alloc_fast(unsigned size_class) {
+  struct crowd_thread *thread = &crowd_thread;
+  crowd_busy_enter(thread);
+  struct page *page = LOAD(thread->heap->current[size_class]);
   struct block *block = page->free;
   if (likely(block != NULL)) {
     page->free = block->next;
     STORE(page->used, LOAD(page->used) + 1);
-    block->check = 0;
-    crowd_heap_leave(heap);
+    block->check = 0; /* a stale cookie here would make its free look double */
+    crowd_busy_leave(thread);
     return block;
   }
-  return alloc_refill(heap, page, size_class);
+  return alloc_refill(thread, page, size_class);
 }
 
 static void *alloc_locked(struct heap *heap, unsigned size_class);
@@ -63,7 +65,7 @@ static void *alloc_under_lock(struct heap *heap, unsigned size_class) {
 
 static CROWD_NOINLINE void *alloc_shared(unsigned size_class) {
   crowd_ensure_init();
-  return alloc_under_lock(&crowd_shared_heaps[crowd_thread_heap->shared_index], size_class);
+  return alloc_under_lock(&crowd_shared_heaps[crowd_thread.heap->shared_index], size_class);
 }
 
 struct heap crowd_large_owner;
@@ -87,7 +89,7 @@ void *crowd_big_alloc(size_t size, bool zero) {
 }
 
 CROWD_EXPORT void *crowd_malloc(size_t size) {
-  if (likely(size <= CROWD_THREAD_MAX)) return alloc_fast(crowd_thread_heap, crowd_size_class(size));
+  if (likely(size <= CROWD_THREAD_MAX)) return alloc_fast(crowd_size_class(size));
   if (size <= CROWD_SMALL_MAX) return alloc_shared(crowd_size_class(size));
   return crowd_big_alloc(size, false);
 }
@@ -213,5 +215,5 @@ CROWD_NOINLINE void *crowd_alloc_slow(struct heap *heap, unsigned size_class) {
 /* malloc for a known class (aligned allocations). */
 void *crowd_alloc_class(unsigned size_class) {
   if (size_class > crowd_size_class(CROWD_THREAD_MAX)) return alloc_shared(size_class);
-  return alloc_fast(crowd_thread_heap, size_class);
+  return alloc_fast(size_class);
 }

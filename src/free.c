@@ -37,13 +37,14 @@ CROWD_EXPORT void crowd_free(void *p) {
   struct block *block = p;
   uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
   if (unlikely(block->check == freed_mark)) { free_double(p); return; }
-  struct heap *heap = crowd_thread_heap;
-  if (unlikely(LOAD(page->heap) != heap)) { crowd_free_remote(page, block); return; }
-  /* The release thread may be taking this page for a moment (release.c):
-   * announce, then look again at the owner it may have cleared. */
-  crowd_heap_enter(heap);
+  /* Announce before looking at the owner: the release thread may be
+   * taking this page for a moment (heap.c), and either we see the owner it
+   * cleared or it sees us busy. */
+  struct crowd_thread *thread = &crowd_thread;
+  crowd_busy_enter(thread);
+  struct heap *heap = thread->heap;
   if (unlikely(LOAD(page->heap) != heap)) {
-    crowd_heap_leave(heap);
+    crowd_busy_leave(thread);
     crowd_free_remote(page, block);
     return;
   }
@@ -53,7 +54,7 @@ CROWD_EXPORT void crowd_free(void *p) {
   uint32_t used = LOAD(page->used) - 1;
   STORE(page->used, used);
   bool drained = used < page->floor; /* read inside: the release thread may set it once we leave */
-  crowd_heap_leave(heap);
+  crowd_busy_leave(thread);
   if (unlikely(drained)) crowd_free_slow(heap, page);
 }
 #if CROWD_GLIBC_NAMES

@@ -24,17 +24,18 @@ static struct page_list abandoned[CLASS_COUNT];
 static _Atomic uint32_t abandoned_count[CLASS_COUNT]; /* peeked without the lock */
 
 struct page crowd_empty_page;
-struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
+struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .owner_busy = &crowd_never_busy};
 /* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX). */
 #define SHARED_HEAP(i, next)                                                                    \
   {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .live = 1, \
-   .next_heap = next}
+   .next_heap = next, .owner_busy = &crowd_never_busy}
 struct heap crowd_shared_heaps[SHARED_HEAPS] = {
     SHARED_HEAP(0, &crowd_shared_heaps[1]), SHARED_HEAP(1, &crowd_shared_heaps[2]),
     SHARED_HEAP(2, &crowd_shared_heaps[3]), SHARED_HEAP(3, NULL)};
 static struct heap *heap_list = &crowd_shared_heaps[0];
 static unsigned next_shared_index;
-__thread struct heap *crowd_thread_heap __attribute__((tls_model("initial-exec"))) = &crowd_empty_heap;
+__thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) = {.heap = &crowd_empty_heap};
+_Atomic uint8_t crowd_never_busy;
 
 static void heap_park(struct heap *heap) {
   pthread_mutex_lock(&crowd_heap_lock);
@@ -48,8 +49,13 @@ static void heap_park(struct heap *heap) {
 
 static void heap_thread_exit(void *value) {
   struct heap *heap = value;
-  crowd_thread_heap = &crowd_empty_heap;
+  crowd_thread.heap = &crowd_empty_heap;
   if (heap && heap != &crowd_empty_heap) {
+    /* The release thread reads the busy flag under the heap's lock: once
+     * the thread is gone its TLS is too. */
+    pthread_mutex_lock(&heap->lock);
+    heap->owner_busy = &crowd_never_busy;
+    pthread_mutex_unlock(&heap->lock);
     heap_park(heap);
     crowd_release_wake();
     crowd_release_poll();
@@ -65,7 +71,7 @@ static void heap_key_init(void) {
  * still compare against their address). */
 struct heap *crowd_heap_for_thread(void) {
   crowd_ensure_init();
-  struct heap *heap = crowd_thread_heap;
+  struct heap *heap = crowd_thread.heap;
   if (heap != &crowd_empty_heap) return heap;
   pthread_mutex_lock(&crowd_heap_lock);
   heap_key_init();
@@ -91,10 +97,13 @@ struct heap *crowd_heap_for_thread(void) {
   }
   heap->parked_with_pages = 0;
   heap->shared_index = next_shared_index++ % SHARED_HEAPS;
+  pthread_mutex_lock(&heap->lock);
+  heap->owner_busy = &crowd_thread.busy;
+  pthread_mutex_unlock(&heap->lock);
   heap->live = 1;
   COUNTER_ADD(heaps_live, 1);
   pthread_mutex_unlock(&crowd_heap_lock);
-  crowd_thread_heap = heap;
+  crowd_thread.heap = heap;
   /* pthread_setspecific may allocate for high key numbers: the heap is
    * already installed, so that allocation takes the normal path. */
   if (heap_key_ready) pthread_setspecific(heap_key, heap);
@@ -196,7 +205,7 @@ void crowd_abandoned_sweep(void) {
       uint32_t used = LOAD(page->used);
       /* Nobody allocates from an abandoned page: what is free in it can go
        * (again once a quarter more of its blocks have gone). */
-      if (used && (page->released_at_used == UINT32_MAX || used + used / 4 < page->released_at_used))
+      if (used && (page->released_at_used == UINT16_MAX || used + used / 4 < page->released_at_used))
         crowd_page_release_subpages(page);
       if (used == 0) {
         crowd_list_remove(&abandoned[c], page);
@@ -254,7 +263,7 @@ static bool sparse_candidate(struct page *page, uint64_t now, bool force, uint64
   uint32_t used = LOAD(page->used);
   if (!page->sparse_since_ms || used == 0) return false;
   /* Already released at this occupancy: wait until a quarter more is gone. */
-  if (page->released_at_used != UINT32_MAX && used + used / 4 >= page->released_at_used && !force) return false;
+  if (page->released_at_used != UINT16_MAX && used + used / 4 >= page->released_at_used && !force) return false;
   return due(page->sparse_since_ms, now, force, next_due_ms);
 }
 
@@ -266,7 +275,7 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
     if (claims[i].was_current) STORE(heap->current[claims[i].size_class], &crowd_empty_page);
     STORE(claims[i].page->heap, NULL);
   }
-  bool quiet = crowd_membarrier() && !atomic_load_explicit(&heap->busy, memory_order_acquire);
+  bool quiet = crowd_membarrier() && !atomic_load_explicit(heap->owner_busy, memory_order_acquire);
   size_t bytes = 0;
   for (unsigned i = 0; i < count; i++) {
     struct claim *claim = &claims[i];
@@ -342,9 +351,12 @@ size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms) {
 /* In a forked child only the forking thread exists: every other heap's
  * pages are abandoned so that the child can reuse them. */
 void crowd_heap_after_fork_child(void) {
-  struct heap *self = crowd_thread_heap;
+  struct heap *self = crowd_thread.heap;
   for (struct heap *h = heap_list; h; h = h->next_heap)
-    if (h->live && h != self) heap_park(h);
+    if (h->live && h != self && !crowd_is_shared_heap(h)) {
+      h->owner_busy = &crowd_never_busy; /* its thread is not in the child */
+      heap_park(h);
+    }
 }
 
 /* Fork waits until no thread is inside a slow path (each holds its heap's

@@ -41,7 +41,10 @@
 #define LOAD(field) atomic_load_explicit(&(field), memory_order_acquire)
 #define STORE(field, value) atomic_store_explicit(&(field), (value), memory_order_release)
 #define CROWD_NOINLINE __attribute__((noinline))
-#define CROWD_COLD __attribute__((cold, noinline))
+/* Reports that abort.  noipa keeps the compiler from learning that they do
+ * not return: then the fast paths jump to them as tail calls instead of
+ * aligning the stack for a call on every free. */
+#define CROWD_COLD __attribute__((cold, noinline, noipa))
 
 #define AREA_SHIFT 22
 #define AREA_SIZE ((uintptr_t)1 << AREA_SHIFT)
@@ -96,7 +99,9 @@ enum page_state {
   PAGE_LARGE,      /* one large block */
 };
 
-/* A page descriptor.  The first cache line is what malloc/free touch. */
+/* A page descriptor.  The first cache line is what malloc/free touch and
+ * only the owner writes; the second holds what other threads write (their
+ * frees) and the slow paths' bookkeeping. */
 struct page {
   struct block *free;     /* blocks ready to hand out */
   struct block *local_free; /* blocks the owner freed since free last ran dry */
@@ -104,31 +109,34 @@ struct page {
   uint32_t floor;         /* free(): used < floor sends us to the slow path */
   _Atomic(struct heap *) heap; /* owner; NULL when abandoned or free */
   char *start;            /* address of the first block */
-  uint64_t reciprocal;    /* 2^40 / block_size, rounded up: offset -> index */
+  uint64_t inverse;       /* odd part of block_size, inverted mod 2^64 (block index test) */
+  _Atomic uint32_t handed_out; /* blocks below the bump mark (others peek) */
   uint32_t block_size;
-  _Atomic uint32_t bump;  /* offset of the first never-handed-out byte (others peek) */
-  uint32_t capacity;      /* blocks the page holds */
+  uint8_t size_shift;     /* trailing zero bits of block_size */
   uint8_t size_class;
   uint8_t span;           /* slots */
   _Atomic uint8_t state;  /* enum page_state */
   uint8_t bucket;
   uint8_t is_zero;        /* untouched memory beyond bump reads as zero */
   uint8_t slot;           /* index of its first slot in the area */
-  uint8_t dirty;          /* PAGE_FREE slot: memory may hold old bytes */
-  uint8_t released;       /* PAGE_FREE slot: given back to the kernel */
   uint8_t subpages_released; /* free 4 KiB sub-pages were given back */
-  _Atomic uint8_t notified;   /* FULL page already told its heap of a remote free */
-  /* second line: slow-path bookkeeping */
-  _Atomic(struct block *) thread_free; /* frees from other threads (own cache line) */
+  /* second line */
+  _Atomic(struct block *) thread_free; /* frees from other threads */
   struct page *next, *prev;   /* bucket / full / abandoned list */
   struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
-  uint16_t released_sub;      /* this slot's 4 KiB sub-pages given back (page.c) */
-  uint32_t released_at_used;  /* used count at the last sub-page release (~0: none) */
   uint64_t sparse_since_ms;   /* when it fell into bucket 0 (0: not sparse) */
+  _Atomic uint32_t bump;      /* offset of the first never-handed-out byte (others peek) */
+  uint32_t capacity;          /* blocks the page holds */
+  uint16_t released_at_used;  /* used count at the last sub-page release (~0: none) */
+  uint16_t released_sub;      /* this slot's 4 KiB sub-pages given back (page.c) */
+  _Atomic uint8_t notified;   /* FULL page already told its heap of a remote free */
+  uint8_t dirty;              /* PAGE_FREE slot: memory may hold old bytes */
+  uint8_t released;           /* PAGE_FREE slot: given back to the kernel */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct page) == 128, "page descriptors are two cache lines");
+_Static_assert(offsetof(struct page, thread_free) == 64, "other threads write only the second line");
 
 enum area_kind { AREA_PAGES = 0x5041, AREA_HUGE = 0x4855 };
 
@@ -166,11 +174,11 @@ struct heap_class {
 };
 
 struct heap {
-  /* Set by the owner around its lock-free use of current pages, so the
-   * release thread can tell (after a membarrier) that a page it wants to
-   * take from an idle heap is not being popped from.  See release.c. */
-  _Atomic uint8_t busy;
   _Atomic(struct page *) current[CLASS_COUNT]; /* the fast path reads only this */
+  /* The owner thread's busy flag (struct crowd_thread), for the release
+   * thread; a flag that is never set while no thread owns the heap.
+   * Changed under the heap's lock. */
+  _Atomic uint8_t *owner_busy;
   pthread_mutex_t lock;              /* the owner's slow paths, and the release thread */
   _Atomic(struct page *) notified;   /* full pages that received remote frees */
   struct heap_class classes[CLASS_COUNT];
@@ -185,7 +193,6 @@ struct class_info {
   uint32_t size;
   uint32_t span;        /* slots per page */
   uint32_t capacity;    /* blocks per page */
-  uint64_t reciprocal;
 };
 
 /* ---- globals ---- */
@@ -202,8 +209,18 @@ static inline bool crowd_is_shared_heap(const struct heap *heap) {
 CROWD_HIDDEN extern struct heap crowd_large_owner; /* marks large pages; never allocates */
 CROWD_HIDDEN extern struct page crowd_empty_page;
 CROWD_HIDDEN extern _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
-extern __thread struct heap *crowd_thread_heap
-    __attribute__((tls_model("initial-exec"))) CROWD_HIDDEN;
+/* What the fast paths need of their thread, in one TLS block so that one
+ * GOT load finds all of it. */
+struct crowd_thread {
+  struct heap *heap; /* &crowd_empty_heap until the thread's first malloc */
+  /* Set around the owner's lock-free use of its pages, so the release
+   * thread can tell (after a membarrier) that a page it wants to take from
+   * an idle heap is not being used.  Per thread, so that threads which only
+   * free (and share the empty heap) never write a shared line.  See heap.c. */
+  _Atomic uint8_t busy;
+};
+extern __thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) CROWD_HIDDEN;
+CROWD_HIDDEN extern _Atomic uint8_t crowd_never_busy;
 
 /* ---- size classes ---- */
 static inline unsigned crowd_size_class(size_t size) {
@@ -223,13 +240,23 @@ static inline unsigned crowd_area_kind(uintptr_t area) {
 static inline bool crowd_area_registered(uintptr_t area) { return crowd_area_kind(area) != KIND_NONE; }
 CROWD_HIDDEN void crowd_area_register(uintptr_t area, unsigned kind);
 
-/* Whether p is the start of a block the page has handed out: the exact
- * multiple of the block size (a multiply by the reciprocal, no division)
- * below the page's never-used part. */
+/* The index of the block at offset from the page's start if offset is a
+ * multiple of the block size; else a number above any page's capacity.
+ * With block_size = odd << shift: a multiple k * block_size times the odd
+ * part's inverse is k << shift, rotated back to k; any other offset keeps
+ * bits that the rotation brings to the top (the divisibility test of
+ * Granlund and Montgomery).  One multiply, no division, no second check. */
+static inline uint64_t crowd_page_block_index(const struct page *page, uint64_t offset) {
+  uint64_t product = offset * page->inverse;
+  unsigned shift = page->size_shift;
+  return (product >> shift) | (product << ((64 - shift) & 63));
+}
+
+/* Whether p is the start of a block the page has handed out: a block
+ * index, below the page's never-used part. */
 static inline bool crowd_page_block_start(const struct page *page, const void *p) {
   uint64_t offset = (uint64_t)((const char *)p - page->start);
-  uint64_t index = (offset * page->reciprocal) >> 40;
-  return index * page->block_size == offset && offset < LOAD(page->bump);
+  return crowd_page_block_index(page, offset) < LOAD(page->handed_out);
 }
 
 static inline uintptr_t crowd_area_of(const void *p) {
@@ -348,13 +375,13 @@ CROWD_HIDDEN bool crowd_membarrier(void);
 
 /* The owner's lock-free section: stores only, no fence (the release
  * thread's membarrier supplies the ordering). */
-static inline void crowd_heap_enter(struct heap *heap) {
-  atomic_store_explicit(&heap->busy, 1, memory_order_relaxed);
+static inline void crowd_busy_enter(struct crowd_thread *thread) {
+  atomic_store_explicit(&thread->busy, 1, memory_order_relaxed);
   atomic_signal_fence(memory_order_seq_cst);
 }
-static inline void crowd_heap_leave(struct heap *heap) {
+static inline void crowd_busy_leave(struct crowd_thread *thread) {
   atomic_signal_fence(memory_order_seq_cst);
-  atomic_store_explicit(&heap->busy, 0, memory_order_release);
+  atomic_store_explicit(&thread->busy, 0, memory_order_release);
 }
 
 /* ---- stats.c: counters kept with relaxed atomics off the fast path ---- */

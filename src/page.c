@@ -8,18 +8,35 @@
 
 #include "internal.h"
 
+/* The inverse of an odd number modulo 2^64, by Newton's iteration: each
+ * step doubles the correct low bits (x = odd is right to 3 bits). */
+static uint64_t odd_inverse(uint64_t odd) {
+  uint64_t x = odd;
+  for (int i = 0; i < 5; i++) x *= 2 - odd * x;
+  return x;
+}
+
+/* The bump mark, in bytes for the slow paths and in blocks for free's
+ * check. */
+static void page_set_bump(struct page *page, uint32_t bytes) {
+  STORE(page->bump, bytes);
+  STORE(page->handed_out, bytes / page->block_size);
+}
+
 /* What every page starts with, whatever it holds. */
 static void page_reset(struct page *page, uint32_t block_size, uint32_t capacity, unsigned size_class,
                        bool memory_is_zero) {
   page->free = NULL;
   page->local_free = NULL;
   page->block_size = block_size;
-  page->reciprocal = ((uint64_t)1 << 40) / block_size + 1;
+  unsigned shift = (unsigned)__builtin_ctz(block_size);
+  page->size_shift = (uint8_t)shift;
+  page->inverse = odd_inverse((uint64_t)block_size >> shift);
   page->capacity = capacity;
   page->size_class = (uint8_t)size_class;
   page->is_zero = memory_is_zero;
   page->subpages_released = 0;
-  page->released_at_used = UINT32_MAX;
+  page->released_at_used = UINT16_MAX;
   page->sparse_since_ms = 0;
   for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
   page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
@@ -32,7 +49,7 @@ void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero
   const struct class_info *info = &crowd_classes[size_class];
   page_reset(page, info->size, info->capacity, size_class, memory_is_zero);
   STORE(page->used, 0);
-  STORE(page->bump, 0);
+  page_set_bump(page, 0);
   page->floor = 1;
 }
 
@@ -41,7 +58,7 @@ void crowd_page_init_large(struct page *page, bool memory_is_zero) {
   uint32_t bytes = (uint32_t)page->span << SLOT_SHIFT;
   page_reset(page, bytes, 1, LARGE_CLASS, memory_is_zero);
   STORE(page->used, 1);
-  STORE(page->bump, bytes);
+  page_set_bump(page, bytes);
   page->floor = 0;
   STORE(page->heap, &crowd_large_owner);
   STORE(page->state, PAGE_LARGE);
@@ -75,7 +92,7 @@ void *crowd_page_extend(struct page *page) {
     *tail = page->free;
     page->free = chain;
   }
-  STORE(page->bump, bump);
+  page_set_bump(page, bump);
   STORE(page->used, LOAD(page->used) + 1);
   return first;
 }
@@ -161,14 +178,14 @@ size_t crowd_page_release_subpages(struct page *page) {
   if (LOAD(page->used) == 0 || whole < 2) return 0;
   crowd_page_refill_free(page); /* one list to walk */
   /* The release thread comes back only once more blocks have gone. */
-  page->released_at_used = LOAD(page->used);
+  page->released_at_used = (uint16_t)LOAD(page->used);
   struct area *area = crowd_page_area(page);
   uint32_t handed = bump / size;
   uint64_t free_bits[(SLOT_SIZE / CROWD_MIN_ALIGN) / 64];
   memset(free_bits, 0, sizeof free_bits);
   char *start = page->start;
   for (struct block *b = page->free; b; b = b->next) {
-    uint32_t index = (uint32_t)((((uint64_t)((char *)b - start)) * page->reciprocal) >> 40);
+    uint32_t index = (uint32_t)crowd_page_block_index(page, (uint64_t)((char *)b - start));
     free_bits[index >> 6] |= (uint64_t)1 << (index & 63);
   }
   uint64_t live_subpages[MAX_SPAN_SLOTS * SLOT_SIZE / OS_PAGE / 64];
@@ -244,5 +261,5 @@ void crowd_page_restore_subpages(struct page *page) {
   }
   for (uint32_t slot = page->slot; slot < page->slot + page->span; slot++) area->pages[slot].released_sub = 0;
   page->subpages_released = 0;
-  page->released_at_used = UINT32_MAX;
+  page->released_at_used = UINT16_MAX;
 }

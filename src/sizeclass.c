@@ -37,6 +37,5 @@ void crowd_sizeclass_init(void) {
     info->size = class_size(c);
     info->span = class_span(info->size);
     info->capacity = (uint32_t)(((uint64_t)info->span << SLOT_SHIFT) / info->size);
-    info->reciprocal = ((uint64_t)1 << 40) / info->size + 1;
   }
 }
