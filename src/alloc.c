@@ -43,7 +43,7 @@ static inline void *alloc_fast(unsigned size_class) {
   struct block *block = page->free;
   if (likely(block != NULL)) {
     page->free = block->next;
-    STORE(page->used, LOAD(page->used) + 1);
+    OWNER_ADD(page->used, 1);
     block->check = 0; /* a stale cookie here would make its free look double */
     crowd_busy_leave(thread);
     return block;

@@ -15,11 +15,15 @@
 
 static inline struct page *page_of(struct area *area, const void *p) {
   unsigned slot = (unsigned)(((uintptr_t)p >> SLOT_SHIFT) & (SLOTS_PER_AREA - 1));
-  return &area->pages[area->slot_page[slot]];
+  /* Spelled as one address so that every field is read off one register. */
+  uintptr_t descriptor = (uintptr_t)area + offsetof(struct area, pages) + ((uintptr_t)area->slot_page[slot] << 7);
+  return (struct page *)descriptor;
 }
+_Static_assert(sizeof(struct page) == 1 << 7, "page_of shifts by the descriptor size");
 
-/* Huge blocks and pointers that are not crowd's. */
+/* NULL, huge blocks and pointers that are not crowd's. */
 static CROWD_NOINLINE void free_not_in_pages(void *p) {
+  if (p == NULL) return;
   uintptr_t area_address = crowd_area_of(p);
   if (crowd_area_kind(area_address) == KIND_HUGE) crowd_huge_free((struct huge *)area_address, p);
   else crowd_free_foreign(p);
@@ -28,7 +32,8 @@ static CROWD_NOINLINE void free_not_in_pages(void *p) {
 static CROWD_COLD void free_double(void *p) { crowd_fatal("double free", p); }
 
 CROWD_EXPORT void crowd_free(void *p) {
-  if (unlikely(p == NULL)) return;
+  /* NULL needs no test of its own: its area, (0 - 1) & ~AREA_MASK, lies
+   * beyond the registry, so it goes to free_not_in_pages. */
   uintptr_t area_address = crowd_area_of(p);
   if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
   struct area *area = (struct area *)area_address;

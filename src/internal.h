@@ -40,6 +40,14 @@
  * see what membarrier orders, but it sees these. */
 #define LOAD(field) atomic_load_explicit(&(field), memory_order_acquire)
 #define STORE(field, value) atomic_store_explicit(&(field), (value), memory_order_release)
+/* A counter only its owner thread writes, others peek at with LOAD: the
+ * owner adds in memory with one instruction (x86 keeps it one access, and
+ * an aligned 32-bit store is never torn).  TSan gets the atomic spelling. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define OWNER_ADD(field, delta) __asm__("addl %1, %0" : "+m"(*(uint32_t *)&(field)) : "ri"((uint32_t)(delta)))
+#else
+#define OWNER_ADD(field, delta) STORE(field, LOAD(field) + (delta))
+#endif
 #define CROWD_NOINLINE __attribute__((noinline))
 /* Reports that abort.  noipa keeps the compiler from learning that they do
  * not return: then the fast paths jump to them as tail calls instead of
