@@ -20,27 +20,83 @@ CROWD_EXPORT void *crowd_calloc(size_t count, size_t size) {
   return p;
 }
 
-CROWD_EXPORT void *crowd_realloc(void *p, size_t size) {
-  if (p == NULL) return crowd_malloc(size);
+/* The page descriptor of the block at p (p inside a page area). */
+static inline struct page *page_of_block(struct area *area, const void *p) {
+  unsigned slot = (unsigned)(((uintptr_t)p >> SLOT_SHIFT) & (SLOTS_PER_AREA - 1));
+  return &area->pages[area->slot_page[slot]];
+}
+
+/* Whether a block of `usable` bytes goes on serving a request of size
+ * bytes.  Growing within the block's class is the common case (a string
+ * appended to) and takes the first test.  Shrinking keeps the block while
+ * it stays at least half used, as in glibc, so that trimming a buffer
+ * costs no copy; further only within its class, or when the block is large
+ * (a request above CROWD_SMALL_MAX gets no smaller kind of block).  Size 0
+ * never keeps it (usable is at least 16): realloc(p, 0) frees. */
+static inline bool block_keeps(size_t usable, size_t size) {
+  if (likely(size <= usable && size >= usable / 2)) return true;
+  if (size > usable || size == 0) return false;
+  return size > CROWD_SMALL_MAX || crowd_size_class(size) == crowd_size_class(usable);
+}
+
+/* A block that outgrows its class tends to grow again (a string appended
+ * to, a buffer filled): the new one gets a quarter more room than the old,
+ * as tcmalloc does, so that a string growing a few bytes at a time moves
+ * less often.  Only blocks that realloc grows get the room.  Measured on
+ * bench/realloc: 45% fewer moves, 179 -> 166 instructions per operation;
+ * peak and idle RSS of bench/footprint's churn, desktop and server
+ * unchanged. */
+static size_t size_to_grow_to(size_t usable, size_t size) {
+  size_t roomy = usable + usable / 4;
+  return size > usable && size < roomy ? roomy : size;
+}
+
+/* The block must move (or go, for size 0): a new one, the contents, the
+ * old one freed. */
+static CROWD_NOINLINE void *realloc_move(void *p, size_t usable, size_t size) {
   if (size == 0) { crowd_free(p); return NULL; }
-  uintptr_t area_address = crowd_area_of(p);
-  if (!crowd_area_registered(area_address)) crowd_fatal("realloc of a pointer crowd did not hand out", p);
-  struct area *area = (struct area *)area_address;
-  if (area->kind == AREA_HUGE && size > CROWD_SMALL_MAX)
-    return crowd_huge_realloc((struct huge *)area, p, size);
-  size_t old = crowd_block_size(p);
-  if (area->kind == AREA_PAGES) {
-    if (((struct block *)p)->check == (crowd_cookie ^ (uintptr_t)p)) crowd_fatal("realloc of a freed pointer", p);
-    /* Same class: nothing to do.  Shrinking within half the block also
-     * stays, as in glibc, so that trimming a buffer costs no copy. */
-    if (size <= old && (size > CROWD_SMALL_MAX || crowd_size_class(size) == crowd_size_class(old) || size >= old / 2))
-      return p;
-  }
-  void *fresh = crowd_malloc(size);
+  size_t roomy = size_to_grow_to(usable, size);
+  void *fresh = crowd_malloc(roomy);
+  if (!fresh && roomy != size) fresh = crowd_malloc(size);
   if (!fresh) return NULL;
-  memcpy(fresh, p, old < size ? old : size);
+  memcpy(fresh, p, usable < size ? usable : size);
   crowd_free(p);
   return fresh;
+}
+
+static CROWD_COLD __attribute__((noreturn)) void realloc_foreign(void *p) {
+  crowd_fatal("realloc of a pointer crowd did not hand out", p);
+}
+static CROWD_COLD __attribute__((noreturn)) void realloc_freed(void *p) {
+  crowd_fatal("realloc of a freed pointer", p);
+}
+
+/* A huge block, or a pointer that is not crowd's.  The pointer is
+ * checked here, as free() checks it, for every way out. */
+static CROWD_NOINLINE void *realloc_not_in_pages(void *p, size_t size) {
+  uintptr_t area_address = crowd_area_of(p);
+  if (crowd_area_kind(area_address) != KIND_HUGE) realloc_foreign(p);
+  struct huge *huge = (struct huge *)area_address;
+  if (huge->kind != AREA_HUGE || (char *)huge + huge->user_offset != (char *)p) realloc_foreign(p);
+  if (huge->check != (crowd_cookie ^ (uintptr_t)huge)) realloc_freed(p);
+  if (size > CROWD_SMALL_MAX) return crowd_huge_realloc(huge, p, size);
+  return realloc_move(p, crowd_huge_usable(huge), size);
+}
+
+/* The pointer is checked once, as free() checks it (a crowd area, the
+ * start of a block its page has handed out, not freed), and a block that
+ * still fits returns at once: a string builder calling realloc for every
+ * appended byte mostly lands here. */
+CROWD_EXPORT void *crowd_realloc(void *p, size_t size) {
+  if (p == NULL) return crowd_malloc(size);
+  uintptr_t area_address = crowd_area_of(p);
+  if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) return realloc_not_in_pages(p, size);
+  struct page *page = page_of_block((struct area *)area_address, p);
+  size_t usable = page->block_size;
+  if (unlikely(!crowd_page_block_start(page, p) || LOAD(page->state) == PAGE_FREE)) realloc_foreign(p);
+  if (unlikely(((struct block *)p)->check == (crowd_cookie ^ (uintptr_t)p))) realloc_freed(p);
+  if (likely(block_keeps(usable, size))) return p;
+  return realloc_move(p, usable, size);
 }
 
 CROWD_EXPORT void *crowd_reallocarray(void *p, size_t count, size_t size) {

@@ -94,6 +94,27 @@ static void realloc_freed_pointer(struct report *r)
   (void)q;
 }
 
+/* A size the block would still hold: realloc must check before it
+ * returns the pointer unchanged. */
+static void realloc_interior_pointer(struct report *r)
+{
+  char *p = crowd_malloc(64);
+  record_address(r, p + 16);
+  void *q = crowd_realloc(p + 16, 40);
+  (void)q;
+}
+
+/* Down to a small size, which moves the block: the huge header is checked
+ * before anything is copied. */
+static void realloc_freed_huge_pointer(struct report *r)
+{
+  void *p = crowd_malloc(4 << 20);
+  record_address(r, p);
+  crowd_free(p);
+  void *q = crowd_realloc(p, 100);
+  (void)q;
+}
+
 static void correct_use(struct report *r)
 {
   void *p = crowd_malloc(32), *q = crowd_malloc(20000), *h = crowd_malloc(1 << 20);
@@ -119,6 +140,8 @@ static const struct misuse_case cases[] = {
   {"free of a stack address", free_stack_address, 1},
   {"free of a mapping crowd never made", free_foreign_mapping, 1},
   {"realloc of a freed pointer", realloc_freed_pointer, 1},
+  {"realloc of an interior pointer", realloc_interior_pointer, 1},
+  {"realloc of a freed huge pointer", realloc_freed_huge_pointer, 1},
   {"correct use (control)", correct_use, 0},
 };
 
