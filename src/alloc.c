@@ -150,6 +150,7 @@ static void take_notified(struct heap *heap) {
 }
 
 static void make_current(struct heap *heap, struct page *page) {
+  crowd_page_disarm(page);
   crowd_page_restore_subpages(page);
   STORE(page->state, PAGE_CURRENT);
   STORE(page->heap, heap);
@@ -162,7 +163,7 @@ static void make_current(struct heap *heap, struct page *page) {
   STORE(heap->current[page->size_class], page);
 }
 
-/* The current page is used up: file it with the full pages. */
+/* The current page is used up (and armed): file it with the full pages. */
 static void retire_full(struct heap *heap, struct page *page) {
   /* page->notified is not reset here: the page may still sit on a notified
    * stack, and only the walk that takes it off may clear the flag (else it
@@ -185,15 +186,9 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
         crowd_page_restore_subpages(page);
         if ((block = page_pop(page))) return block;
       }
-      retire_full(heap, page);
-      /* A remote free may have slipped in between the collect and the
-       * page turning FULL, and seen no FULL page to notify about. */
-      atomic_thread_fence(memory_order_seq_cst);
-      if (atomic_load_explicit(&page->thread_free, memory_order_relaxed)) {
-        crowd_heap_unqueue(heap, page);
-        make_current(heap, page);
-        continue;
-      }
+      /* Remote frees that came in since the refill keep the page current. */
+      if (crowd_page_arm(page)) retire_full(heap, page);
+      else continue;
     }
     if (atomic_load_explicit(&heap->notified, memory_order_relaxed)) take_notified(heap);
     page = take_fullest_queued(heap, size_class);

@@ -100,33 +100,36 @@ CROWD_NOINLINE void crowd_free_remote(struct page *page, struct block *block) {
   free_remote_push(page, block);
 }
 
-static void free_remote_push(struct page *page, struct block *block) {
-  if (page->state == PAGE_FREE) crowd_free_foreign(block);
-  block->check = crowd_cookie ^ (uintptr_t)block;
-  struct block *head = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
-  do {
-    block->next = head;
-  } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &head, block, memory_order_release,
-                                                  memory_order_relaxed));
-  /* A full or queued page is not looked at by its owner until told: the
-   * first remote free since the owner last looked puts it on the owner's
-   * notified stack, so the blocks are reused (or the page returned) on the
-   * owner's next slow path instead of piling up unseen. */
-  atomic_thread_fence(memory_order_seq_cst); /* pairs with the owner's in alloc.c */
+/* The push that found the page armed tells whoever looks after it. */
+static CROWD_NOINLINE void remote_notify(struct page *page) {
   struct heap *owner = LOAD(page->heap);
-  unsigned state = LOAD(page->state);
-  if ((state == PAGE_FULL || state == PAGE_QUEUED) && owner &&
-      !atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) {
-    struct page *top = atomic_load_explicit(&owner->notified, memory_order_relaxed);
-    do {
-      page->notify_next = top;
-    } while (!atomic_compare_exchange_weak_explicit(&owner->notified, &top, page, memory_order_release,
-                                                    memory_order_relaxed));
-  }
-  if (page->heap == NULL) { /* abandoned: the sweep may return it */
+  if (owner == NULL) { /* abandoned: the release thread's sweep takes the frees */
     crowd_release_wake();
     crowd_release_poll();
+    return;
   }
+  /* A full or queued page is not looked at by its owner until told: on the
+   * owner's notified stack, its blocks are reused (or the page returned)
+   * on the owner's next slow path instead of piling up unseen.  The flag
+   * keeps it from being linked twice while the owner still holds it. */
+  if (atomic_exchange_explicit(&page->notified, 1, memory_order_acq_rel)) return;
+  struct page *top = atomic_load_explicit(&owner->notified, memory_order_relaxed);
+  do {
+    page->notify_next = top;
+  } while (!atomic_compare_exchange_weak_explicit(&owner->notified, &top, page, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+static void free_remote_push(struct page *page, struct block *block) {
+  if (LOAD(page->state) == PAGE_FREE) crowd_free_foreign(block);
+  block->check = crowd_cookie ^ (uintptr_t)block;
+  uintptr_t word = atomic_load_explicit(&page->thread_free, memory_order_relaxed), pushed;
+  do {
+    block->next = crowd_remote_list(word);
+    pushed = (uintptr_t)block | (((word >> REMOTE_COUNT_SHIFT) + 1) << REMOTE_COUNT_SHIFT);
+  } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &word, pushed, memory_order_acq_rel,
+                                                  memory_order_relaxed));
+  if (unlikely(word & REMOTE_ARMED)) remote_notify(page);
 }
 
 CROWD_COLD void crowd_free_foreign(void *p) {

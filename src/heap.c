@@ -110,8 +110,15 @@ struct heap *crowd_heap_for_thread(void) {
   return heap;
 }
 
+/* Files a page the owner stops allocating from in its occupancy bucket,
+ * armed so that the first remote free tells the owner (free.c). */
 void crowd_heap_queue(struct heap *heap, struct page *page) {
   struct heap_class *hc = &heap->classes[page->size_class];
+  while (!crowd_page_arm(page)) crowd_page_collect(page);
+  if (LOAD(page->used) == 0) { /* those frees emptied it */
+    crowd_area_return_page(page);
+    return;
+  }
   unsigned b = crowd_page_bucket(page);
   STORE(page->state, PAGE_QUEUED);
   page->bucket = (uint8_t)b;
@@ -137,6 +144,9 @@ static void page_abandon(struct page *page) {
   if (page->used == 0) { crowd_area_return_page(page); return; }
   STORE(page->heap, NULL);
   STORE(page->state, PAGE_ABANDONED);
+  /* Armed, a remote free wakes the release thread, whose sweep takes it. */
+  while (!crowd_page_arm(page)) crowd_page_collect(page);
+  if (page->used == 0) { crowd_area_return_page(page); return; }
   pthread_mutex_lock(&abandoned_lock);
   crowd_list_push(&abandoned[page->size_class], page);
   STORE(abandoned_count[page->size_class], LOAD(abandoned_count[page->size_class]) + 1);
@@ -179,7 +189,7 @@ struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
   struct page *best = NULL;
   unsigned looked = 0;
   for (struct page *page = abandoned[size_class].head; page && looked < 16; page = page->next, looked++) {
-    bool room = page->used < page->capacity || atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+    bool room = page->used < page->capacity || crowd_page_has_remote(page);
     if (room && (!best || page->used > best->used)) best = page;
   }
   if (best) {
@@ -207,6 +217,8 @@ void crowd_abandoned_sweep(void) {
        * (again once a quarter more of its blocks have gone). */
       if (used && (page->released_at_used == UINT16_MAX || used + used / 4 < page->released_at_used))
         crowd_page_release_subpages(page);
+      while (!crowd_page_arm(page)) crowd_page_collect(page); /* for the next remote free */
+      used = LOAD(page->used);
       if (used == 0) {
         crowd_list_remove(&abandoned[c], page);
         STORE(abandoned_count[c], LOAD(abandoned_count[c]) - 1);
@@ -298,7 +310,13 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
       *next_due_ms = now + 10;
     }
     STORE(page->heap, heap);
-    if (claim->was_current) STORE(heap->current[claim->size_class], page);
+    if (claim->was_current) {
+      STORE(heap->current[claim->size_class], page);
+    } else {
+      /* A remote free meanwhile found no owner to tell (it woke us), and
+       * the collect above disarmed the page: arm it again. */
+      while (!crowd_page_arm(page)) crowd_page_collect(page);
+    }
   }
   return bytes;
 }

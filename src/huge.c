@@ -1,4 +1,4 @@
-/* Huge blocks (above 128 KiB): each its own mapping, aligned to the area
+/* Huge blocks (above 2 MiB): each its own mapping, aligned to the area
  * size so that free() finds the header the same way it finds an area's.
  *
  *   [header, 4 KiB][user bytes ...]      user = base + user_offset

@@ -129,7 +129,7 @@ struct page {
   uint8_t slot;           /* index of its first slot in the area */
   uint8_t subpages_released; /* free 4 KiB sub-pages were given back */
   /* second line */
-  _Atomic(struct block *) thread_free; /* frees from other threads */
+  _Atomic uintptr_t thread_free; /* frees from other threads: list, count, armed bit (below) */
   struct page *next, *prev;   /* bucket / full / abandoned list */
   struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
@@ -323,11 +323,31 @@ CROWD_HIDDEN void crowd_area_return_page(struct page *page);
 CROWD_HIDDEN size_t crowd_area_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg);
 
+/* page->thread_free, one word that other threads change by CAS:
+ *   bit 0       armed: the owner has stopped looking at the page (full,
+ *               queued or abandoned), so the next remote free must tell it;
+ *   bits 4-47   the list of blocks freed by other threads (blocks are
+ *               16-byte aligned, user addresses below 2^47);
+ *   bits 48-63  how many blocks the list holds, so that the owner takes
+ *               them without walking a list whose every block another
+ *               core has just written.
+ * Being one word, the push that finds the page armed is the one, and the
+ * only one, that tells the owner: no fence on the remote free. */
+#define REMOTE_ARMED ((uintptr_t)1)
+#define REMOTE_COUNT_SHIFT 48
+#define REMOTE_LIST_MASK ((((uintptr_t)1 << REMOTE_COUNT_SHIFT) - 1) & ~(uintptr_t)15)
+static inline struct block *crowd_remote_list(uintptr_t word) { return (struct block *)(word & REMOTE_LIST_MASK); }
+static inline bool crowd_page_has_remote(struct page *page) {
+  return crowd_remote_list(atomic_load_explicit(&page->thread_free, memory_order_relaxed)) != NULL;
+}
+
 /* ---- page.c ---- */
 CROWD_HIDDEN void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero);
 CROWD_HIDDEN void crowd_page_init_large(struct page *page, bool memory_is_zero);
 CROWD_HIDDEN void *crowd_page_extend(struct page *page);
 CROWD_HIDDEN uint32_t crowd_page_collect(struct page *page);
+CROWD_HIDDEN bool crowd_page_arm(struct page *page);
+CROWD_HIDDEN void crowd_page_disarm(struct page *page);
 CROWD_HIDDEN bool crowd_page_refill_free(struct page *page);
 CROWD_HIDDEN size_t crowd_page_release_subpages(struct page *page);
 CROWD_HIDDEN void crowd_page_restore_subpages(struct page *page);

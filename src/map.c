@@ -78,12 +78,9 @@ static void map_area(struct area *area, void *arg) {
     bits[subpages] = 0;
     out_put(out, "%s{\"slot\":%u,\"span\":%u,\"state\":\"%s\"", first ? "" : ",", s, span, state_name(state));
     if (state != PAGE_FREE) {
-      /* Frees from other threads not yet taken by the owner (a racy walk:
-       * a snapshot for a picture, not a count to rely on). */
+      /* Frees from other threads not yet taken by the owner (a snapshot). */
       unsigned pending = 0;
-      for (struct block *b = atomic_load_explicit(&page->thread_free, memory_order_acquire); b && pending < page->capacity;
-           b = b->next)
-        pending++;
+      pending = (unsigned)(atomic_load_explicit(&page->thread_free, memory_order_acquire) >> REMOTE_COUNT_SHIFT);
       out_put(out, ",\"block_size\":%u,\"used\":%u,\"capacity\":%u,\"remote_pending\":%u", page->block_size,
               LOAD(page->used), page->capacity, pending);
     }

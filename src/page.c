@@ -41,7 +41,7 @@ static void page_reset(struct page *page, uint32_t block_size, uint32_t capacity
   for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
   page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
   page->bucket = 0;
-  atomic_store_explicit(&page->thread_free, NULL, memory_order_relaxed);
+  atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
   page->next = page->prev = NULL;
 }
 
@@ -113,21 +113,50 @@ bool crowd_page_refill_free(struct page *page) {
     }
     page->free = local;
   }
-  if (atomic_load_explicit(&page->thread_free, memory_order_relaxed)) crowd_page_collect(page);
+  if (crowd_page_has_remote(page)) crowd_page_collect(page);
   return page->free != NULL;
 }
 
-/* Takes the frees other threads left on the page.  Returns how many. */
+/* Takes the frees other threads left on the page (and disarms it: the
+ * caller is looking at the page now).  Returns how many.  The list goes
+ * where it needs no walk: the free list if that is empty, else the local
+ * one; only when both hold blocks is it spliced. */
 uint32_t crowd_page_collect(struct page *page) {
-  struct block *list = atomic_exchange_explicit(&page->thread_free, NULL, memory_order_acquire);
+  uintptr_t taken = atomic_exchange_explicit(&page->thread_free, 0, memory_order_acquire);
+  struct block *list = crowd_remote_list(taken);
   if (!list) return 0;
-  uint32_t count = 1;
-  struct block *tail = list;
-  while (tail->next) { tail = tail->next; count++; }
-  tail->next = page->free;
-  page->free = list;
+  uint32_t count = (uint32_t)(taken >> REMOTE_COUNT_SHIFT);
+  if (!page->free) {
+    page->free = list;
+  } else if (!page->local_free) {
+    page->local_free = list;
+  } else {
+    struct block *tail = list;
+    while (tail->next) tail = tail->next;
+    tail->next = page->free;
+    page->free = list;
+  }
   STORE(page->used, LOAD(page->used) - count);
   return count;
+}
+
+/* The owner stops looking at the page: from now on the first remote free
+ * tells it (free.c).  Returns false, and does not arm, if remote frees
+ * came in already: the caller takes them first. */
+bool crowd_page_arm(struct page *page) {
+  uintptr_t word = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  do {
+    if (crowd_remote_list(word)) return false;
+    if (word & REMOTE_ARMED) return true;
+  } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &word, word | REMOTE_ARMED,
+                                                  memory_order_acq_rel, memory_order_relaxed));
+  return true;
+}
+
+/* The owner allocates from the page again: remote frees need not tell it. */
+void crowd_page_disarm(struct page *page) {
+  if (atomic_load_explicit(&page->thread_free, memory_order_relaxed) & REMOTE_ARMED)
+    atomic_fetch_and_explicit(&page->thread_free, ~REMOTE_ARMED, memory_order_relaxed);
 }
 
 unsigned crowd_page_bucket(const struct page *page) {
