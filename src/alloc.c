@@ -114,23 +114,6 @@ static void *page_pop(struct page *page) {
   return crowd_page_extend(page);
 }
 
-/* Crowding, page level.  The fullest bucket wins: pages are ranked by live
- * blocks, not bytes, because any block is about as likely to be freed as
- * any other, so a page with few blocks is the one that empties soonest if
- * left alone.  Within the bucket the lowest address wins (among the first
- * few), which packs the heap toward the start of its areas. */
-static struct page *take_fullest_queued(struct heap *heap, unsigned size_class) {
-  struct heap_class *hc = &heap->classes[size_class];
-  if (!hc->bucket_mask) return NULL;
-  unsigned b = 31u - (unsigned)__builtin_clz(hc->bucket_mask);
-  struct page *best = hc->bucket[b].head;
-  unsigned looked = 0;
-  for (struct page *page = best; page && looked < 8; page = page->next, looked++)
-    if ((uintptr_t)page < (uintptr_t)best) best = page;
-  crowd_heap_unqueue(heap, best);
-  return best;
-}
-
 /* Full and queued pages that other threads freed into (free.c put them on
  * the notified stack): take those frees, re-bucket, return empty pages. */
 static void take_notified(struct heap *heap) {
@@ -191,7 +174,7 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
       else continue;
     }
     if (atomic_load_explicit(&heap->notified, memory_order_relaxed)) take_notified(heap);
-    page = take_fullest_queued(heap, size_class);
+    page = crowd_heap_take_fullest(heap, size_class);
     if (!page) page = crowd_abandoned_take(size_class, heap);
     if (!page) page = crowd_area_take_page(size_class);
     if (!page) return NULL;

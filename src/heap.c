@@ -122,9 +122,51 @@ void crowd_heap_queue(struct heap *heap, struct page *page) {
   unsigned b = crowd_page_bucket(page);
   STORE(page->state, PAGE_QUEUED);
   page->bucket = (uint8_t)b;
-  page->floor = crowd_bucket_floor(page, b);
+  /* Frees move a queued page down its buckets without the slow path: the
+   * ranking is corrected when a page is picked (crowd_heap_take_fullest).
+   * free() stops only where something happens: the page falls below half
+   * (its free sub-pages may go, heap.c) or empties (back to the area).
+   * Measured on random replacement of 512-1000 byte blocks: a slow path
+   * at every eighth was 1 free in 18, and cost a quarter of the time. */
+  page->floor = b >= BUCKET_COUNT / 2 ? crowd_bucket_floor(page, BUCKET_COUNT / 2) : 1;
   crowd_list_push(&hc->bucket[b], page);
   hc->bucket_mask |= 1u << b;
+}
+
+/* Moves a queued page to the bucket its occupancy says now. */
+static void heap_rebucket(struct heap_class *hc, struct page *page, unsigned b) {
+  crowd_list_remove(&hc->bucket[page->bucket], page);
+  if (!hc->bucket[page->bucket].head) hc->bucket_mask &= ~(1u << page->bucket);
+  page->bucket = (uint8_t)b;
+  crowd_list_push(&hc->bucket[b], page);
+  hc->bucket_mask |= 1u << b;
+}
+
+/* Crowding, page level.  The fullest bucket wins: pages are ranked by live
+ * blocks, not bytes, because any block is about as likely to be freed as
+ * any other, so a page with few blocks is the one that empties soonest if
+ * left alone.  Within the bucket the lowest address wins (among the first
+ * few), which packs the heap toward the start of its areas.  A page filed
+ * in a higher bucket than it has drained to is moved down on the way (each
+ * page at most once per bucket), so the pick is by what pages hold now. */
+struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class) {
+  struct heap_class *hc = &heap->classes[size_class];
+  while (hc->bucket_mask) {
+    unsigned b = 31u - (unsigned)__builtin_clz(hc->bucket_mask);
+    struct page *best = NULL;
+    unsigned looked = 0;
+    for (struct page *page = hc->bucket[b].head, *next; page && looked < 8; page = next, looked++) {
+      next = page->next;
+      unsigned now = crowd_page_bucket(page);
+      if (now < b) { heap_rebucket(hc, page, now); continue; }
+      if (!best || (uintptr_t)page < (uintptr_t)best) best = page;
+    }
+    if (best) {
+      crowd_heap_unqueue(heap, best);
+      return best;
+    }
+  }
+  return NULL;
 }
 
 void crowd_heap_unqueue(struct heap *heap, struct page *page) {
