@@ -154,11 +154,12 @@ struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class) {
   while (hc->bucket_mask) {
     unsigned b = 31u - (unsigned)__builtin_clz(hc->bucket_mask);
     struct page *best = NULL;
+    /* Pages of a class share their capacity: one division for the bucket. */
+    uint32_t bucket_floor = crowd_bucket_floor(hc->bucket[b].head, b);
     unsigned looked = 0;
     for (struct page *page = hc->bucket[b].head, *next; page && looked < 8; page = next, looked++) {
       next = page->next;
-      unsigned now = crowd_page_bucket(page);
-      if (now < b) { heap_rebucket(hc, page, now); continue; }
+      if (b > 0 && LOAD(page->used) < bucket_floor) { heap_rebucket(hc, page, crowd_page_bucket(page)); continue; }
       if (!best || (uintptr_t)page < (uintptr_t)best) best = page;
     }
     if (best) {
