@@ -178,13 +178,13 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
   struct page *page = heap->current[size_class];
   for (;;) {
     if (page != &crowd_empty_page) {
+      /* Blocks freed before fresh ones: the owner's and other threads'
+       * frees, then those set aside by a sub-page release, and only then
+       * the page's untouched end (which would fault in new memory). */
+      if (page->free || crowd_page_refill_free(page)) return page_pop(page);
+      if (page->subpages_released) crowd_page_restore_subpages(page);
       void *block = page_pop(page);
       if (block) return block;
-      if (crowd_page_refill_free(page)) return page_pop(page);
-      if (page->subpages_released) {
-        crowd_page_restore_subpages(page);
-        if ((block = page_pop(page))) return block;
-      }
       retire_full(heap, page);
       /* A remote free may have slipped in between the collect and the
        * page turning FULL, and seen no FULL page to notify about. */
