@@ -199,7 +199,7 @@ struct class_info {
 CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
 CROWD_HIDDEN extern uintptr_t crowd_cookie;
 CROWD_HIDDEN extern struct heap crowd_empty_heap;
-/* A few shared heaps, threads spread over them round-robin, so that threads
+/* A few shared heaps, live threads spread evenly over them, so that threads
  * allocating large-class blocks at the same time rarely wait for each other. */
 #define SHARED_HEAPS 4
 CROWD_HIDDEN extern struct heap crowd_shared_heaps[SHARED_HEAPS];
