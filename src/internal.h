@@ -145,6 +145,7 @@ struct area {
   uint32_t used_slots;         /* slots in pages of a class */
   uint64_t free_mask;          /* bit s: slot s is free */
   uint64_t released_mask;      /* bit s: free slot s was given back */
+  uint64_t waiting_mask;       /* bit s: free slot s was freed and waits for the purge (resident) */
   uint64_t empty_since_ms;     /* when used_slots fell to 0 */
   struct area *next, *prev;    /* all areas, by address */
   uint8_t slot_page[SLOTS_PER_AREA]; /* slot -> first slot of its page */
