@@ -11,6 +11,7 @@
  * reuse each other's pages as they are, with their remote frees).  A heap
  * parked for the purge delay has its pages abandoned, so that threads that
  * already run can adopt them. */
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -44,11 +45,19 @@ _Atomic uint8_t crowd_never_busy;
  * (measured on mstress, one thread: 1.5 MiB of such pages instead of 0.6).
  * Called with crowd_heap_lock held. */
 static uint32_t pick_shared_index(const struct heap *heap, bool fresh) {
+  /* No more shared heaps than processors: more threads than that cannot
+   * allocate at the same moment. */
+  static uint32_t count;
+  if (!count) {
+    cpu_set_t cpus;
+    int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : SHARED_HEAPS;
+    count = n < 1 ? 1 : n > SHARED_HEAPS ? SHARED_HEAPS : (uint32_t)n;
+  }
   unsigned users[SHARED_HEAPS] = {0};
   for (struct heap *h = heap_list; h; h = h->next_heap)
     if (h->live && !crowd_is_shared_heap(h)) users[h->shared_index]++;
-  uint32_t best = fresh ? 0 : heap->shared_index;
-  for (uint32_t i = 0; i < SHARED_HEAPS; i++)
+  uint32_t best = fresh || heap->shared_index >= count ? 0 : heap->shared_index;
+  for (uint32_t i = 0; i < count; i++)
     if (users[i] < users[best]) best = i;
   return best;
 }
