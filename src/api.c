@@ -39,7 +39,8 @@ CROWD_EXPORT void *crowd_realloc(void *p, size_t size) {
   void *fresh = crowd_malloc(size);
   if (!fresh) return NULL;
   memcpy(fresh, p, old < size ? old : size);
-  crowd_free(p);
+  if (area->kind == AREA_PAGES && old > CROWD_SMALL_MAX) crowd_large_free_moved(p);
+  else crowd_free(p);
   return fresh;
 }
 

@@ -183,30 +183,52 @@ struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
   return page;
 }
 
-/* A page with no live block goes back to its area.  Nothing is released
- * here: the purge (release.c, or the next refill) gives it back after the
- * delay, so a class that empties and refills a page does not fault. */
-void crowd_area_return_page(struct page *page) {
+/* Marks the page's slots free.  released: its memory was just given back
+ * (else it waits for the purge, resident).  Called with crowd_area_lock. */
+static void return_locked(struct page *page, uint64_t now, bool released) {
   struct area *area = crowd_page_area(page);
-  uint64_t now = crowd_os_now_ms();
-  pthread_mutex_lock(&crowd_area_lock);
   unsigned first = page->slot, span = page->span;
   for (unsigned s = first; s < first + span; s++) {
     struct page *slot_page = &area->pages[s];
     STORE(slot_page->state, PAGE_FREE);
     STORE(slot_page->heap, NULL);
-    slot_page->released = 0;
+    slot_page->released = released;
+    if (released && !crowd_options.purge_free) slot_page->dirty = 0;
     slot_page->freed_at_ms = now ? now : 1;
     area->slot_page[s] = (uint8_t)s;
   }
-  area->free_mask |= run_mask(span) << first;
-  area->waiting_mask |= run_mask(span) << first;
+  uint64_t run = run_mask(span) << first;
+  area->free_mask |= run;
+  if (released) area->released_mask |= run;
+  else area->waiting_mask |= run;
   area->used_slots -= span;
   slots_in_use -= span;
   if (area->used_slots == 0) area->empty_since_ms = now;
   COUNTER_SUB(pages_in_use, 1);
-  COUNTER_ADD(pages_free_resident, span);
+  if (released) COUNTER_ADD(pages_free_released, span);
+  else COUNTER_ADD(pages_free_resident, span);
+}
+
+/* A page with no live block goes back to its area.  Nothing is released
+ * here: the purge (release.c, or the next refill) gives it back after the
+ * delay, so a class that empties and refills a page does not fault. */
+void crowd_area_return_page(struct page *page) {
+  uint64_t now = crowd_os_now_ms();
+  pthread_mutex_lock(&crowd_area_lock);
+  return_locked(page, now, false);
   if (crowd_options.purge_delay_ms >= 0) purge_excess_locked(now);
+  pthread_mutex_unlock(&crowd_area_lock);
+  crowd_release_wake();
+}
+
+/* The same, giving the memory back at once (before the slots are free:
+ * then no other thread can have put blocks there yet).  For memory that
+ * is not worth keeping resident for the delay. */
+void crowd_area_return_page_released(struct page *page) {
+  bool released = crowd_os_release(page->start, (size_t)page->span << SLOT_SHIFT);
+  uint64_t now = crowd_os_now_ms();
+  pthread_mutex_lock(&crowd_area_lock);
+  return_locked(page, now, released);
   pthread_mutex_unlock(&crowd_area_lock);
   crowd_release_wake();
 }

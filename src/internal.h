@@ -313,6 +313,7 @@ CROWD_HIDDEN extern pthread_mutex_t crowd_area_lock;
 CROWD_HIDDEN struct page *crowd_area_take_page(unsigned size_class);
 CROWD_HIDDEN struct page *crowd_area_take_span(unsigned span, bool large, bool *zero);
 CROWD_HIDDEN void crowd_area_return_page(struct page *page);
+CROWD_HIDDEN void crowd_area_return_page_released(struct page *page);
 CROWD_HIDDEN size_t crowd_area_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg);
 
@@ -352,6 +353,7 @@ CROWD_HIDDEN void *crowd_alloc_aligned(size_t alignment, size_t size);
 
 /* ---- large blocks (alloc.c) ---- */
 CROWD_HIDDEN void *crowd_large_alloc(size_t size, bool zero);
+CROWD_HIDDEN void crowd_large_free_moved(void *p); /* realloc copied it elsewhere */
 CROWD_HIDDEN void *crowd_big_alloc(size_t size, bool zero); /* large or huge */
 
 /* ---- huge.c ---- */
