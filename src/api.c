@@ -60,7 +60,10 @@ static CROWD_NOINLINE void *realloc_move(void *p, size_t usable, size_t size) {
   if (!fresh && roomy != size) fresh = crowd_malloc(size);
   if (!fresh) return NULL;
   memcpy(fresh, p, usable < size ? usable : size);
-  crowd_free(p);
+  /* A large block left behind by a growing buffer is not wanted again
+   * soon: its pages go back at once rather than after the delay. */
+  if (usable > CROWD_SMALL_MAX && crowd_area_kind(crowd_area_of(p)) == KIND_PAGES) crowd_large_free_moved(p);
+  else crowd_free(p);
   return fresh;
 }
 

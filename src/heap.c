@@ -11,6 +11,7 @@
  * reuse each other's pages as they are, with their remote frees).  A heap
  * parked for the purge delay has its pages abandoned, so that threads that
  * already run can adopt them. */
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -33,9 +34,33 @@ struct heap crowd_shared_heaps[SHARED_HEAPS] = {
     SHARED_HEAP(0, &crowd_shared_heaps[1]), SHARED_HEAP(1, &crowd_shared_heaps[2]),
     SHARED_HEAP(2, &crowd_shared_heaps[3]), SHARED_HEAP(3, NULL)};
 static struct heap *heap_list = &crowd_shared_heaps[0];
-static unsigned next_shared_index;
 __thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) = {.heap = &crowd_empty_heap};
 _Atomic uint8_t crowd_never_busy;
+
+/* The shared heap for a thread's large classes: one that the fewest live
+ * threads use, and among those the one its heap used before.  Every shared
+ * heap keeps a page per large class it has served, so a program that runs
+ * one thread at a time (threads created and joined in turn) keeps using one
+ * shared heap instead of spreading its few large blocks over all of them
+ * (measured on mstress, one thread: 1.5 MiB of such pages instead of 0.6).
+ * Called with crowd_heap_lock held. */
+static uint32_t pick_shared_index(const struct heap *heap, bool fresh) {
+  /* No more shared heaps than processors: more threads than that cannot
+   * allocate at the same moment. */
+  static uint32_t count;
+  if (!count) {
+    cpu_set_t cpus;
+    int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : SHARED_HEAPS;
+    count = n < 1 ? 1 : n > SHARED_HEAPS ? SHARED_HEAPS : (uint32_t)n;
+  }
+  unsigned users[SHARED_HEAPS] = {0};
+  for (struct heap *h = heap_list; h; h = h->next_heap)
+    if (h->live && !crowd_is_shared_heap(h)) users[h->shared_index]++;
+  uint32_t best = fresh || heap->shared_index >= count ? 0 : heap->shared_index;
+  for (uint32_t i = 0; i < count; i++)
+    if (users[i] < users[best]) best = i;
+  return best;
+}
 
 static void heap_park(struct heap *heap) {
   pthread_mutex_lock(&crowd_heap_lock);
@@ -82,7 +107,8 @@ struct heap *crowd_heap_for_thread(void) {
       heap = h;
   }
   bool keep_pages = heap != &crowd_empty_heap && heap->parked_with_pages;
-  if (heap == &crowd_empty_heap) {
+  bool fresh = heap == &crowd_empty_heap;
+  if (fresh) {
     heap = crowd_os_map(sizeof(struct heap));
     if (!heap) { pthread_mutex_unlock(&crowd_heap_lock); return NULL; }
     heap->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
@@ -96,7 +122,7 @@ struct heap *crowd_heap_for_thread(void) {
     memset(heap->classes, 0, sizeof heap->classes);
   }
   heap->parked_with_pages = 0;
-  heap->shared_index = next_shared_index++ % SHARED_HEAPS;
+  heap->shared_index = pick_shared_index(heap, fresh);
   pthread_mutex_lock(&heap->lock);
   heap->owner_busy = &crowd_thread.busy;
   pthread_mutex_unlock(&heap->lock);

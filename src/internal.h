@@ -153,6 +153,7 @@ struct area {
   uint32_t used_slots;         /* slots in pages of a class */
   uint64_t free_mask;          /* bit s: slot s is free */
   uint64_t released_mask;      /* bit s: free slot s was given back */
+  uint64_t waiting_mask;       /* bit s: free slot s was freed and waits for the purge (resident) */
   uint64_t empty_since_ms;     /* when used_slots fell to 0 */
   struct area *next, *prev;    /* all areas, by address */
   uint8_t slot_page[SLOTS_PER_AREA]; /* slot -> first slot of its page */
@@ -207,7 +208,7 @@ struct class_info {
 CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
 CROWD_HIDDEN extern uintptr_t crowd_cookie;
 CROWD_HIDDEN extern struct heap crowd_empty_heap;
-/* A few shared heaps, threads spread over them round-robin, so that threads
+/* A few shared heaps, live threads spread evenly over them, so that threads
  * allocating large-class blocks at the same time rarely wait for each other. */
 #define SHARED_HEAPS 4
 CROWD_HIDDEN extern struct heap crowd_shared_heaps[SHARED_HEAPS];
@@ -320,6 +321,7 @@ CROWD_HIDDEN extern pthread_mutex_t crowd_area_lock;
 CROWD_HIDDEN struct page *crowd_area_take_page(unsigned size_class);
 CROWD_HIDDEN struct page *crowd_area_take_span(unsigned span, bool large, bool *zero);
 CROWD_HIDDEN void crowd_area_return_page(struct page *page);
+CROWD_HIDDEN void crowd_area_return_page_released(struct page *page);
 CROWD_HIDDEN size_t crowd_area_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg);
 
@@ -380,6 +382,7 @@ CROWD_HIDDEN void *crowd_alloc_aligned(size_t alignment, size_t size);
 
 /* ---- large blocks (alloc.c) ---- */
 CROWD_HIDDEN void *crowd_large_alloc(size_t size, bool zero);
+CROWD_HIDDEN void crowd_large_free_moved(void *p); /* realloc copied it elsewhere */
 CROWD_HIDDEN void *crowd_big_alloc(size_t size, bool zero); /* large or huge */
 
 /* ---- huge.c ---- */
