@@ -32,9 +32,11 @@ static CROWD_NOINLINE void free_not_in_pages(void *p) {
 static CROWD_COLD void free_double(void *p) { crowd_fatal("double free", p); }
 
 CROWD_EXPORT void crowd_free(void *p) {
-  /* NULL needs no test of its own: its area, (0 - 1) & ~AREA_MASK, lies
-   * beyond the registry, so it goes to free_not_in_pages. */
-  uintptr_t area_address = crowd_area_of(p);
+  /* p itself, not p - 1 as crowd_area_of: no block of a page area starts
+   * at the area's first byte.  The huge block that does (aligned to 4 MiB)
+   * and NULL (area 0 is never registered) both go to free_not_in_pages,
+   * which looks again with crowd_area_of. */
+  uintptr_t area_address = (uintptr_t)p & ~AREA_MASK;
   if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
   struct area *area = (struct area *)area_address;
   struct page *page = page_of(area, p);
