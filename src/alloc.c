@@ -36,6 +36,22 @@ static CROWD_NOINLINE void *alloc_refill(struct crowd_thread *thread, struct pag
   return crowd_alloc_slow(heap, size_class);
 }
 
+/* malloc up to CROWD_DIRECT_MAX: the page straight from the size step. */
+static inline void *alloc_direct(size_t step) {
+  struct crowd_thread *thread = &crowd_thread;
+  crowd_busy_enter(thread);
+  struct page *page = LOAD(thread->heap->direct[step]);
+  struct block *block = page->free;
+  if (likely(block != NULL)) {
+    page->free = block->next;
+    OWNER_ADD(page->used, 1);
+    block->check = 0; /* a stale cookie here would make its free look double */
+    crowd_busy_leave(thread);
+    return block;
+  }
+  return alloc_refill(thread, page, crowd_size_class(step << 4));
+}
+
 static inline void *alloc_fast(unsigned size_class) {
   struct crowd_thread *thread = &crowd_thread;
   crowd_busy_enter(thread);
@@ -103,6 +119,7 @@ void *crowd_big_alloc(size_t size, bool zero) {
 }
 
 CROWD_EXPORT void *crowd_malloc(size_t size) {
+  if (likely(size <= CROWD_DIRECT_MAX)) return alloc_direct((size + 15) >> 4);
   if (likely(size <= CROWD_THREAD_MAX)) return alloc_fast(crowd_size_class(size));
   if (size <= CROWD_SMALL_MAX) return alloc_shared(crowd_size_class(size));
   return crowd_big_alloc(size, false);
@@ -157,7 +174,7 @@ static void make_current(struct heap *heap, struct page *page) {
    * given back (free.c). */
   page->sparse_since_ms = 0;
   page->floor = crowd_bucket_floor(page, 1);
-  STORE(heap->current[page->size_class], page);
+  crowd_heap_set_current(heap, page->size_class, page);
 }
 
 /* The current page is used up (and armed): file it with the full pages. */
@@ -169,7 +186,7 @@ static void retire_full(struct heap *heap, struct page *page) {
   page->floor = page->capacity;
   page->freed_at_ms = 0;
   crowd_list_push(&heap->classes[page->size_class].full, page);
-  STORE(heap->current[page->size_class], &crowd_empty_page);
+  crowd_heap_set_current(heap, page->size_class, &crowd_empty_page);
 }
 
 static void *alloc_locked(struct heap *heap, unsigned size_class) {

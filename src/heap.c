@@ -25,10 +25,12 @@ static struct page_list abandoned[CLASS_COUNT];
 static _Atomic uint32_t abandoned_count[CLASS_COUNT]; /* peeked without the lock */
 
 struct page crowd_empty_page;
-struct heap crowd_empty_heap = {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .owner_busy = &crowd_never_busy};
+struct heap crowd_empty_heap = {.direct = {[0 ... DIRECT_COUNT - 1] = &crowd_empty_page},
+                                 .current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page},
+                                 .owner_busy = &crowd_never_busy};
 /* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX). */
 #define SHARED_HEAP(i, next)                                                                    \
-  {.current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .live = 1, \
+  {.direct = {[0 ... DIRECT_COUNT - 1] = &crowd_empty_page}, .current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .live = 1, \
    .next_heap = next, .owner_busy = &crowd_never_busy}
 struct heap crowd_shared_heaps[SHARED_HEAPS] = {
     SHARED_HEAP(0, &crowd_shared_heaps[1]), SHARED_HEAP(1, &crowd_shared_heaps[2]),
@@ -118,7 +120,7 @@ struct heap *crowd_heap_for_thread(void) {
     COUNTER_SUB(heaps_abandoned, 1);
   }
   if (!keep_pages) {
-    for (unsigned c = 0; c < CLASS_COUNT; c++) STORE(heap->current[c], &crowd_empty_page);
+    for (unsigned c = 0; c < CLASS_COUNT; c++) crowd_heap_set_current(heap, c, &crowd_empty_page);
     memset(heap->classes, 0, sizeof heap->classes);
   }
   heap->parked_with_pages = 0;
@@ -157,6 +159,16 @@ void crowd_heap_queue(struct heap *heap, struct page *page) {
   page->floor = b >= BUCKET_COUNT / 2 ? crowd_bucket_floor(page, BUCKET_COUNT / 2) : 1;
   crowd_list_push(&hc->bucket[b], page);
   hc->bucket_mask |= 1u << b;
+}
+
+/* The page a class allocates from, in current[] and in the direct[] steps
+ * of its sizes. */
+void crowd_heap_set_current(struct heap *heap, unsigned size_class, struct page *page) {
+  STORE(heap->current[size_class], page);
+  uint32_t size = crowd_classes[size_class].size;
+  if (size > CROWD_DIRECT_MAX) return;
+  unsigned first = size_class == 0 ? 0 : crowd_classes[size_class - 1].size / 16 + 1;
+  for (unsigned step = first; step <= size / 16; step++) STORE(heap->direct[step], page);
 }
 
 /* Moves a queued page to the bucket its occupancy says now. */
@@ -231,7 +243,7 @@ void crowd_heap_abandon_pages(struct heap *heap) {
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct heap_class *hc = &heap->classes[c];
     struct page *current = heap->current[c];
-    STORE(heap->current[c], &crowd_empty_page);
+    crowd_heap_set_current(heap, c, &crowd_empty_page);
     if (current != &crowd_empty_page) page_abandon(current);
     for (unsigned b = 0; b < BUCKET_COUNT; b++)
       while (hc->bucket[b].head) {
@@ -353,7 +365,7 @@ static bool sparse_candidate(struct page *page, uint64_t now, bool force, uint64
 static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned count, uint64_t now,
                           uint64_t *next_due_ms) {
   for (unsigned i = 0; i < count; i++) {
-    if (claims[i].was_current) STORE(heap->current[claims[i].size_class], &crowd_empty_page);
+    if (claims[i].was_current) crowd_heap_set_current(heap, claims[i].size_class, &crowd_empty_page);
     STORE(claims[i].page->heap, NULL);
   }
   bool quiet = crowd_membarrier() && !atomic_load_explicit(heap->owner_busy, memory_order_acquire);
@@ -380,7 +392,7 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
     }
     STORE(page->heap, heap);
     if (claim->was_current) {
-      STORE(heap->current[claim->size_class], page);
+      crowd_heap_set_current(heap, claim->size_class, page);
     } else {
       /* A remote free meanwhile found no owner to tell (it woke us), and
        * the collect above disarmed the page: arm it again. */

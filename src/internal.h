@@ -71,6 +71,12 @@
  * threads (a server's workers) that is most of the heap.  Shared, those
  * pages fill up; the lock costs little next to touching 8 KiB or more. */
 #define CROWD_THREAD_MAX ((size_t)8 * 1024)
+/* malloc of up to this many bytes finds its page with one load, indexed by
+ * the size in 16-byte steps: the class lookup is done ahead, when a page
+ * becomes current (crowd_heap_set_current).  Class boundaries up to here
+ * are multiples of 16, so every size of a step has the same class. */
+#define CROWD_DIRECT_MAX ((size_t)1024)
+#define DIRECT_COUNT (CROWD_DIRECT_MAX / 16 + 1)
 /* Blocks above CROWD_SMALL_MAX up to this size are "large": one block in a
  * page of as many slots as it needs, taken from and returned to the areas
  * under the area lock.  A freed large block's slots stay resident for the
@@ -112,7 +118,7 @@ enum page_state {
  * frees) and the slow paths' bookkeeping. */
 struct page {
   struct block *free;     /* blocks ready to hand out */
-  struct block *local_free; /* blocks the owner freed since free last ran dry */
+  struct block *local_free; /* handed out once free runs dry: remote frees taken while it had blocks */
   _Atomic uint32_t used;  /* live blocks, as the owner sees them (others peek) */
   uint32_t floor;         /* free(): used < floor sends us to the slow path */
   _Atomic(struct heap *) heap; /* owner; NULL when abandoned or free */
@@ -183,7 +189,8 @@ struct heap_class {
 };
 
 struct heap {
-  _Atomic(struct page *) current[CLASS_COUNT]; /* the fast path reads only this */
+  _Atomic(struct page *) direct[DIRECT_COUNT];  /* current[] by 16-byte size step: malloc's fast path */
+  _Atomic(struct page *) current[CLASS_COUNT];  /* the fast path of larger sizes and of memalign */
   /* The owner thread's busy flag (struct crowd_thread), for the release
    * thread; a flag that is never set while no thread owns the heap.
    * Changed under the heap's lock. */
@@ -366,6 +373,7 @@ CROWD_HIDDEN void crowd_abandoned_sweep(void);
 CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
 CROWD_HIDDEN struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class);
+CROWD_HIDDEN void crowd_heap_set_current(struct heap *heap, unsigned size_class, struct page *page);
 CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);
 CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;

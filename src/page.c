@@ -97,11 +97,9 @@ void *crowd_page_extend(struct page *page) {
   return first;
 }
 
-/* The free list ran dry: the owner's own frees since then become the new
- * free list, and the frees other threads left are taken too.  Keeping the
- * owner's frees apart until then is what makes the owner look at remote
- * frees regularly: a page whose free list never ran dry would otherwise
- * pile them up unseen.  Returns whether there is a block now. */
+/* The free list ran dry: the local list becomes the free list, and the
+ * frees other threads left are taken too.  Returns whether there is a
+ * block now. */
 bool crowd_page_refill_free(struct page *page) {
   if (page->local_free) {
     struct block *local = page->local_free;
