@@ -36,34 +36,36 @@ static CROWD_NOINLINE void *alloc_refill(struct crowd_thread *thread, struct pag
   return crowd_alloc_slow(heap, size_class);
 }
 
-/* malloc up to CROWD_DIRECT_MAX: the page straight from the size step. */
-static inline void *alloc_direct(size_t step) {
-  struct crowd_thread *thread = &crowd_thread;
-  crowd_busy_enter(thread);
-  struct page *page = LOAD(thread->heap->direct[step]);
+/* The fast path proper, inside the busy section: pop the page's free list
+ * (and leave the section), or NULL with the section still open for the
+ * caller's refill. */
+static inline struct block *alloc_pop(struct crowd_thread *thread, struct page *page) {
   struct block *block = page->free;
   if (likely(block != NULL)) {
     page->free = block->next;
     OWNER_ADD(page->used, 1);
     block->check = 0; /* a stale cookie here would make its free look double */
     crowd_busy_leave(thread);
-    return block;
   }
-  return alloc_refill(thread, page, crowd_size_class(step << 4));
+  return block;
+}
+
+/* malloc up to CROWD_DIRECT_MAX: the page straight from the size step. */
+static inline void *alloc_direct(size_t step) {
+  struct crowd_thread *thread = &crowd_thread;
+  crowd_busy_enter(thread);
+  struct page *page = LOAD(thread->heap->direct[step]);
+  struct block *block = alloc_pop(thread, page);
+  if (likely(block != NULL)) return block;
+  return alloc_refill(thread, page, crowd_size_class(step << 4)); /* the class only here */
 }
 
 static inline void *alloc_fast(unsigned size_class) {
   struct crowd_thread *thread = &crowd_thread;
   crowd_busy_enter(thread);
   struct page *page = LOAD(thread->heap->current[size_class]);
-  struct block *block = page->free;
-  if (likely(block != NULL)) {
-    page->free = block->next;
-    OWNER_ADD(page->used, 1);
-    block->check = 0; /* a stale cookie here would make its free look double */
-    crowd_busy_leave(thread);
-    return block;
-  }
+  struct block *block = alloc_pop(thread, page);
+  if (likely(block != NULL)) return block;
   return alloc_refill(thread, page, size_class);
 }
 
