@@ -20,7 +20,7 @@ PEERS = [
     ("tcmalloc", "libtcmalloc-minimal4", "libtcmalloc_minimal.so.4"),
     ("mimalloc", "libmimalloc2.0", "libmimalloc.so.2"),
 ]
-ORDER = ["glibc", "jemalloc", "tcmalloc", "mimalloc", "crowd"]
+ORDER = ["glibc", "jemalloc", "tcmalloc", "mimalloc", "crowd", "crowd-base"]
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Allocator:
         test changes from one build to the next."""
         if not self.library:
             return "(no preload)"
-        if self.name != "crowd":
+        if not self.name.startswith("crowd"):
             return self.library
         import time
         built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(os.path.realpath(self.library))))
@@ -74,8 +74,10 @@ def find_peer_library(package: str, soname: str) -> Optional[str]:
     return guess if os.path.exists(guess) else None
 
 
-def discover(crowd_path: Optional[str], wanted=None, log=print) -> list:
-    """Allocators that can run, in the interleaving order; says why others can't."""
+def discover(crowd_path: Optional[str], wanted=None, log=print, baseline_path: Optional[str] = None) -> list:
+    """Allocators that can run, in the interleaving order; says why others can't.
+    baseline_path adds a second crowd build, "crowd-base", run interleaved
+    with the others: before/after figures from one run."""
     found = {"glibc": Allocator("glibc", None)}
     for name, package, soname in PEERS:
         path = find_peer_library(package, soname)
@@ -91,7 +93,13 @@ def discover(crowd_path: Optional[str], wanted=None, log=print) -> list:
         log(f"skipping crowd: {crowd} does not exist; build it from the repository root with\n"
             f"    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2\n"
             f"  or pass --crowd PATH/TO/libcrowd.so")
-    chosen = [found[n] for n in ORDER if n in found and (not wanted or n in wanted)]
+    if baseline_path:
+        if os.path.exists(baseline_path):
+            found["crowd-base"] = Allocator("crowd-base", os.path.abspath(baseline_path))
+        else:
+            log(f"skipping crowd-base: {baseline_path} does not exist")
+    chosen = [found[n] for n in ORDER
+              if n in found and (not wanted or n in wanted or (n == "crowd-base" and baseline_path))]
     return chosen
 
 
