@@ -109,7 +109,7 @@ void *crowd_large_alloc(size_t size, bool zero) {
  * peak, 18.4 MiB against glibc's 12.0). */
 void crowd_large_free_moved(void *p) {
   struct area *area = (struct area *)crowd_area_of(p);
-  struct page *page = &area->pages[area->slot_page[((uintptr_t)p >> SLOT_SHIFT) & (SLOTS_PER_AREA - 1)]];
+  struct page *page = crowd_page_of(area, p);
   if (LOAD(page->heap) != &crowd_large_owner || (void *)page->start != p) { crowd_free(p); return; }
   crowd_area_return_page_released(page);
   crowd_release_poll();

@@ -20,12 +20,6 @@ CROWD_EXPORT void *crowd_calloc(size_t count, size_t size) {
   return p;
 }
 
-/* The page descriptor of the block at p (p inside a page area). */
-static inline struct page *page_of_block(struct area *area, const void *p) {
-  unsigned slot = (unsigned)(((uintptr_t)p >> SLOT_SHIFT) & (SLOTS_PER_AREA - 1));
-  return &area->pages[area->slot_page[slot]];
-}
-
 /* Whether a block of `usable` bytes goes on serving a request of size
  * bytes.  Growing within the block's class is the common case (a string
  * appended to) and takes the first test.  Shrinking keeps the block while
@@ -94,7 +88,7 @@ CROWD_EXPORT void *crowd_realloc(void *p, size_t size) {
   if (p == NULL) return crowd_malloc(size);
   uintptr_t area_address = crowd_area_of(p);
   if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) return realloc_not_in_pages(p, size);
-  struct page *page = page_of_block((struct area *)area_address, p);
+  struct page *page = crowd_page_of((struct area *)area_address, p);
   size_t usable = page->block_size;
   if (unlikely(!crowd_page_block_start(page, p) || LOAD(page->state) == PAGE_FREE)) realloc_foreign(p);
   if (unlikely(((struct block *)p)->check == (crowd_cookie ^ (uintptr_t)p))) realloc_freed(p);

@@ -13,13 +13,6 @@
 
 #include "internal.h"
 
-static inline struct page *page_of(struct area *area, const void *p) {
-  unsigned slot = (unsigned)(((uintptr_t)p >> SLOT_SHIFT) & (SLOTS_PER_AREA - 1));
-  /* Spelled as one address so that every field is read off one register. */
-  uintptr_t descriptor = (uintptr_t)area + offsetof(struct area, pages) + ((uintptr_t)area->slot_page[slot] << 7);
-  return (struct page *)descriptor;
-}
-_Static_assert(sizeof(struct page) == 1 << 7, "page_of shifts by the descriptor size");
 
 /* NULL, huge blocks and pointers that are not crowd's. */
 static CROWD_NOINLINE void free_not_in_pages(void *p) {
@@ -39,7 +32,7 @@ CROWD_EXPORT void crowd_free(void *p) {
   uintptr_t area_address = (uintptr_t)p & ~AREA_MASK;
   if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
   struct area *area = (struct area *)area_address;
-  struct page *page = page_of(area, p);
+  struct page *page = crowd_page_of(area, p);
   if (unlikely(!crowd_page_block_start(page, p))) { crowd_free_foreign(p); return; }
   struct block *block = p;
   uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
@@ -220,7 +213,7 @@ size_t crowd_block_size(const void *p) {
   if (!crowd_area_registered(area_address)) crowd_fatal("pointer crowd did not hand out", p);
   struct area *area = (struct area *)area_address;
   if (area->kind != AREA_PAGES) return crowd_huge_usable((const struct huge *)area);
-  struct page *page = page_of(area, p);
+  struct page *page = crowd_page_of(area, p);
   if (LOAD(page->state) == PAGE_FREE || !crowd_page_block_start(page, p))
     crowd_fatal("pointer crowd did not hand out", p);
   return page->block_size;

@@ -207,7 +207,7 @@ size_t crowd_page_release_subpages(struct page *page) {
   /* The release thread comes back only once more blocks have gone. */
   page->released_at_used = (uint16_t)LOAD(page->used);
   struct area *area = crowd_page_area(page);
-  uint32_t handed = bump / size;
+  uint32_t handed = LOAD(page->handed_out);
   uint64_t free_bits[(SLOT_SIZE / CROWD_MIN_ALIGN) / 64];
   memset(free_bits, 0, sizeof free_bits);
   char *start = page->start;
@@ -272,7 +272,7 @@ void crowd_page_restore_subpages(struct page *page) {
   for (uint32_t s = 0; s < subpages; s++)
     if (sub_released(area, page, s)) last_sub = s + 1;
   uint32_t limit = (uint32_t)(((uint64_t)last_sub << 12) / size + 1);
-  uint32_t handed = LOAD(page->bump) / size;
+  uint32_t handed = LOAD(page->handed_out);
   if (limit > handed) limit = handed;
   for (uint32_t index = 0; index < limit; index++) {
     uint64_t offset = (uint64_t)index * size;
