@@ -83,7 +83,7 @@ static void *alloc_under_lock(struct heap *heap, unsigned size_class) {
 
 static CROWD_NOINLINE void *alloc_shared(unsigned size_class) {
   crowd_ensure_init();
-  return alloc_under_lock(&crowd_shared_heaps[crowd_thread.heap->shared_index], size_class);
+  return alloc_under_lock(crowd_shared_heap(crowd_thread.heap->shared_index), size_class);
 }
 
 struct heap crowd_large_owner;

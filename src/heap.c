@@ -28,14 +28,31 @@ struct page crowd_empty_page;
 struct heap crowd_empty_heap = {.direct = {[0 ... DIRECT_COUNT - 1] = &crowd_empty_page},
                                  .current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page},
                                  .owner_busy = &crowd_never_busy};
-/* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX). */
-#define SHARED_HEAP(i, next)                                                                    \
-  {.direct = {[0 ... DIRECT_COUNT - 1] = &crowd_empty_page}, .current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}, .lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .live = 1, \
-   .next_heap = next, .owner_busy = &crowd_never_busy}
-struct heap crowd_shared_heaps[SHARED_HEAPS] = {
-    SHARED_HEAP(0, &crowd_shared_heaps[1]), SHARED_HEAP(1, &crowd_shared_heaps[2]),
-    SHARED_HEAP(2, &crowd_shared_heaps[3]), SHARED_HEAP(3, NULL)};
-static struct heap *heap_list = &crowd_shared_heaps[0];
+/* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX).
+ * Zero until first used, and set up then: as initialised data their
+ * pointers would be relocated at load, which dirties all 33 KiB of them in
+ * every program, also in those that never allocate a large-class block or
+ * run on fewer processors than there are shared heaps. */
+struct heap crowd_shared_heaps[SHARED_HEAPS];
+static _Atomic uint8_t shared_heap_ready[SHARED_HEAPS];
+static struct heap *heap_list;
+
+struct heap *crowd_shared_heap(unsigned index) {
+  struct heap *heap = &crowd_shared_heaps[index];
+  if (likely(atomic_load_explicit(&shared_heap_ready[index], memory_order_acquire))) return heap;
+  pthread_mutex_lock(&crowd_heap_lock);
+  if (!atomic_load_explicit(&shared_heap_ready[index], memory_order_relaxed)) {
+    for (unsigned c = 0; c < CLASS_COUNT; c++) crowd_heap_set_current(heap, c, &crowd_empty_page);
+    heap->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+    heap->live = 1;
+    heap->owner_busy = &crowd_never_busy;
+    heap->next_heap = heap_list;
+    heap_list = heap;
+    atomic_store_explicit(&shared_heap_ready[index], 1, memory_order_release);
+  }
+  pthread_mutex_unlock(&crowd_heap_lock);
+  return heap;
+}
 __thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) = {.heap = &crowd_empty_heap};
 _Atomic uint8_t crowd_never_busy;
 

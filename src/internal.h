@@ -219,6 +219,7 @@ CROWD_HIDDEN extern struct heap crowd_empty_heap;
  * allocating large-class blocks at the same time rarely wait for each other. */
 #define SHARED_HEAPS 4
 CROWD_HIDDEN extern struct heap crowd_shared_heaps[SHARED_HEAPS];
+CROWD_HIDDEN struct heap *crowd_shared_heap(unsigned index); /* set up on first use */
 static inline bool crowd_is_shared_heap(const struct heap *heap) {
   return heap >= &crowd_shared_heaps[0] && heap < &crowd_shared_heaps[SHARED_HEAPS];
 }
