@@ -196,14 +196,20 @@ struct heap {
    * Changed under the heap's lock. */
   _Atomic uint8_t *owner_busy;
   pthread_mutex_t lock;              /* the owner's slow paths, and the release thread */
-  _Atomic(struct page *) notified;   /* full pages that received remote frees */
-  struct heap_class classes[CLASS_COUNT];
+  /* Full pages that received remote frees: other threads push here, so it
+   * has a cache line to itself, away from the owner's lock and tables. */
+  _Alignas(64) _Atomic(struct page *) notified;
+  struct heap_class classes[CLASS_COUNT] __attribute__((aligned(64)));
   struct heap *next_heap;            /* all heaps (live and parked) */
   uint32_t live;                     /* a thread uses it */
   uint32_t parked_with_pages;        /* its thread exited; its pages wait for the next thread */
   uint32_t shared_index;             /* which shared heap serves its large classes */
   uint64_t parked_at_ms;
 };
+
+_Static_assert(offsetof(struct heap, notified) % 64 == 0 &&
+                   offsetof(struct heap, classes) - offsetof(struct heap, notified) >= 64,
+               "the heap's word other threads write has its own cache line");
 
 struct class_info {
   uint32_t size;
