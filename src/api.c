@@ -50,8 +50,17 @@ static size_t size_to_grow_to(size_t usable, size_t size) {
 static CROWD_NOINLINE void *realloc_move(void *p, size_t usable, size_t size) {
   if (size == 0) { crowd_free(p); return NULL; }
   size_t roomy = size_to_grow_to(usable, size);
-  void *fresh = crowd_malloc(roomy);
-  if (!fresh && roomy != size) fresh = crowd_malloc(size);
+  /* Grown past the small classes, a block becomes a huge one, a mapping of
+   * its own that further growth extends with mremap: its pages move
+   * instead of being copied into fresh ones, which fault again, and once
+   * freed the mapping waits in the huge cache for the next buffer built
+   * the same way (building a 1 MiB buffer by 4 KiB appends, 300 times:
+   * 264,000 faults and 0.42 s when it went through large blocks; 560 and
+   * 0.02 s so, as glibc).  Only for growth: malloc'd large blocks stay in
+   * the areas. */
+  bool to_huge = size > usable && roomy > CROWD_SMALL_MAX;
+  void *fresh = to_huge ? crowd_huge_alloc(size, 0, false) : crowd_malloc(roomy);
+  if (!fresh && !to_huge && roomy != size) fresh = crowd_malloc(size);
   if (!fresh) return NULL;
   memcpy(fresh, p, usable < size ? usable : size);
   /* A large block left behind by a growing buffer is not wanted again

@@ -151,6 +151,7 @@ void *crowd_huge_alloc(size_t size, size_t alignment, bool zero) {
       cached->check = crowd_cookie ^ (uintptr_t)cached;
       COUNTER_ADD(huge_live_bytes, cached->map_size);
       COUNTER_ADD(huge_live_count, 1);
+      cached->requested = size;
       char *user = (char *)cached + cached->user_offset;
       note_live_peak();
       if (zero) memset(user, 0, size);
@@ -160,6 +161,7 @@ void *crowd_huge_alloc(size_t size, size_t alignment, bool zero) {
   char *base = huge_reserve(need, alignment);
   if (!base) { errno = ENOMEM; return NULL; }
   void *user = huge_install(base, need, offset, alignment);
+  ((struct huge *)base)->requested = size;
   note_live_peak();
   return user;
 }
@@ -239,13 +241,18 @@ void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {
   if (need < size || size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
   size_t old = huge->map_size;
   if (need <= old) {
-    /* Shrinking: give back the tail once it is worth a syscall. */
-    if (old - need >= old / 4) {
+    /* Shrinking: give back the tail once it is worth a syscall.  Only when
+     * the program asks for less than before: a buffer growing into a
+     * mapping that came bigger from the cache keeps it, resident pages and
+     * all (a string builder that made a 1 MiB buffer over and over faulted
+     * 250 pages a buffer when the first append trimmed it). */
+    if (size < huge->requested && old - need >= old / 4) {
       crowd_os_shrink(huge, old, need);
       huge->map_size = need;
       COUNTER_SUB(huge_live_bytes, old - need);
       COUNTER_SUB(mapped_bytes, old - need);
     }
+    huge->requested = size;
     return p;
   }
   /* Grow by at least an eighth so that a string grown byte by byte does
@@ -257,6 +264,7 @@ void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {
   huge = moved;
   huge->check = crowd_cookie ^ (uintptr_t)huge;
   COUNTER_ADD(huge_live_bytes, need - old);
+  huge->requested = size;
   return (char *)huge + offset;
 }
 

@@ -176,6 +176,7 @@ struct huge {
   struct huge *next, *prev;    /* live list or cache */
   uint64_t freed_at_ms;
   uintptr_t check;             /* cookie ^ base while the block is live */
+  size_t requested;            /* the size last asked for (malloc or realloc) */
 };
 
 struct page_list {
