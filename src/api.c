@@ -85,8 +85,11 @@ static CROWD_NOINLINE void *realloc_not_in_pages(void *p, size_t size) {
   struct huge *huge = (struct huge *)area_address;
   if (huge->kind != AREA_HUGE || (char *)huge + huge->user_offset != (char *)p) realloc_foreign(p);
   if (huge->check != (crowd_cookie ^ (uintptr_t)huge)) realloc_freed(p);
-  if (size > CROWD_SMALL_MAX) return crowd_huge_realloc(huge, p, size);
-  return realloc_move(p, crowd_huge_usable(huge), size);
+  /* A huge block that grows stays one (mremap), also below CROWD_SMALL_MAX:
+   * realloc_move makes a block grown past roomy small sizes huge early. */
+  size_t usable = crowd_huge_usable(huge);
+  if (size > CROWD_SMALL_MAX || size > usable) return crowd_huge_realloc(huge, p, size);
+  return realloc_move(p, usable, size);
 }
 
 /* The pointer is checked once, as free() checks it (a crowd area, the
