@@ -37,17 +37,27 @@ struct heap crowd_shared_heaps[SHARED_HEAPS];
 static _Atomic uint8_t shared_heap_ready[SHARED_HEAPS];
 static struct heap *heap_list;
 
+/* A heap crowd has just mapped or set up: its lock, and a place in the
+ * list of all heaps.  Called with crowd_heap_lock held. */
+static void heap_link_new(struct heap *heap) {
+  heap->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+  heap->next_heap = heap_list;
+  heap_list = heap;
+}
+
+static void heap_clear_current(struct heap *heap) {
+  for (unsigned c = 0; c < CLASS_COUNT; c++) crowd_heap_set_current(heap, c, &crowd_empty_page);
+}
+
 struct heap *crowd_shared_heap(unsigned index) {
   struct heap *heap = &crowd_shared_heaps[index];
   if (likely(atomic_load_explicit(&shared_heap_ready[index], memory_order_acquire))) return heap;
   pthread_mutex_lock(&crowd_heap_lock);
   if (!atomic_load_explicit(&shared_heap_ready[index], memory_order_relaxed)) {
-    for (unsigned c = 0; c < CLASS_COUNT; c++) crowd_heap_set_current(heap, c, &crowd_empty_page);
-    heap->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+    heap_clear_current(heap);
     heap->live = 1;
     heap->owner_busy = &crowd_never_busy;
-    heap->next_heap = heap_list;
-    heap_list = heap;
+    heap_link_new(heap);
     atomic_store_explicit(&shared_heap_ready[index], 1, memory_order_release);
   }
   pthread_mutex_unlock(&crowd_heap_lock);
@@ -130,14 +140,12 @@ struct heap *crowd_heap_for_thread(void) {
   if (fresh) {
     heap = crowd_os_map(sizeof(struct heap));
     if (!heap) { pthread_mutex_unlock(&crowd_heap_lock); return NULL; }
-    heap->lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-    heap->next_heap = heap_list;
-    heap_list = heap;
+    heap_link_new(heap);
   } else {
     COUNTER_SUB(heaps_abandoned, 1);
   }
   if (!keep_pages) {
-    for (unsigned c = 0; c < CLASS_COUNT; c++) crowd_heap_set_current(heap, c, &crowd_empty_page);
+    heap_clear_current(heap);
     memset(heap->classes, 0, sizeof heap->classes);
   }
   heap->parked_with_pages = 0;
