@@ -169,6 +169,9 @@ struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
     slot_page->released = 0;
     slot_page->freed_at_ms = 0;
     best->slot_page[s] = (uint8_t)best_slot;
+    /* Not the page's own descriptor: blocks here must fail free's fast
+     * block-start test (crowd_slot_descriptor). */
+    if (s != best_slot) STORE(slot_page->handed_out, 0);
   }
   best->free_mask &= ~run;
   best->released_mask &= ~run;

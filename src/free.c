@@ -24,16 +24,9 @@ static CROWD_NOINLINE void free_not_in_pages(void *p) {
 
 static CROWD_COLD void free_double(void *p) { crowd_fatal("double free", p); }
 
-CROWD_EXPORT void crowd_free(void *p) {
-  /* p itself, not p - 1 as crowd_area_of: no block of a page area starts
-   * at the area's first byte.  The huge block that does (aligned to 4 MiB)
-   * and NULL (area 0 is never registered) both go to free_not_in_pages,
-   * which looks again with crowd_area_of. */
-  uintptr_t area_address = (uintptr_t)p & ~AREA_MASK;
-  if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
-  struct area *area = (struct area *)area_address;
-  struct page *page = crowd_page_of(area, p);
-  if (unlikely(!crowd_page_block_start(page, p))) { crowd_free_foreign(p); return; }
+/* What free does once p is known to start a block the page handed out:
+ * the double-free test, then the push (here, or remote). */
+static inline void free_block(struct page *page, void *p) {
   struct block *block = p;
   uintptr_t freed_mark = crowd_cookie ^ (uintptr_t)p;
   if (unlikely(block->check == freed_mark)) { free_double(p); return; }
@@ -59,6 +52,30 @@ CROWD_EXPORT void crowd_free(void *p) {
   bool drained = used < page->floor; /* read inside: the release thread may set it once we leave */
   crowd_busy_leave(thread);
   if (unlikely(drained)) crowd_free_slow(heap, page);
+}
+
+/* p failed the block-start test of its slot's descriptor: it lies in a
+ * later slot of a page of several slots (or is no block at all). */
+static CROWD_NOINLINE void free_beyond_first_slot(void *p) {
+  uintptr_t area_address = (uintptr_t)p & ~AREA_MASK;
+  struct page *page = crowd_page_of((struct area *)area_address, p);
+  if (page == crowd_slot_descriptor(area_address, p) || !crowd_page_block_start(page, p)) {
+    crowd_free_foreign(p);
+    return;
+  }
+  free_block(page, p);
+}
+
+CROWD_EXPORT void crowd_free(void *p) {
+  /* p itself, not p - 1 as crowd_area_of: no block of a page area starts
+   * at the area's first byte.  The huge block that does (aligned to 4 MiB)
+   * and NULL (area 0 is never registered) both go to free_not_in_pages,
+   * which looks again with crowd_area_of. */
+  uintptr_t area_address = (uintptr_t)p & ~AREA_MASK;
+  if (unlikely(crowd_area_kind(area_address) != KIND_PAGES)) { free_not_in_pages(p); return; }
+  struct page *page = crowd_slot_descriptor(area_address, p);
+  if (unlikely(!crowd_page_block_start(page, p))) { free_beyond_first_slot(p); return; }
+  free_block(page, p);
 }
 #if CROWD_GLIBC_NAMES
 CROWD_EXPORT void free(void *p) __attribute__((alias("crowd_free")));

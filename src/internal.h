@@ -292,6 +292,17 @@ static inline struct page *crowd_page_of(struct area *area, const void *p) {
 }
 _Static_assert(sizeof(struct page) == 1 << 7, "crowd_page_of shifts by the descriptor size");
 
+/* The descriptor of p's own slot, computed without the slot table: one
+ * dependent load fewer on free's fast path (measured on larson: 4-7%
+ * faster at 1 and 2 threads).  It is p's page for every block in the first
+ * slot of its page, so for every block of a one-slot page.  The other
+ * slots of a longer page have handed_out 0 (area.c), so that a block there
+ * fails crowd_page_block_start and free looks again with crowd_page_of. */
+static inline struct page *crowd_slot_descriptor(uintptr_t area, const void *p) {
+  uintptr_t slot_offset = ((uintptr_t)p >> (SLOT_SHIFT - 7)) & ((uintptr_t)(SLOTS_PER_AREA - 1) << 7);
+  return (struct page *)(area + offsetof(struct area, pages) + slot_offset);
+}
+
 static inline uintptr_t crowd_area_of(const void *p) {
   return ((uintptr_t)p - 1) & ~AREA_MASK;
 }

@@ -115,8 +115,62 @@ static void realloc_freed_huge_pointer(struct report *r)
   (void)q;
 }
 
+/* Blocks of 6656 bytes live in pages of two 64 KiB slots, 19 to a page.
+ * free finds a block's page from its slot without the slot table, which
+ * is right only for blocks in a page's first slot; this returns a block of
+ * a fresh page that starts in its second slot (the tenth: 10 x 6656 bytes
+ * in), after checking that the page really is laid out that way. */
+enum { TWO_SLOT_SIZE = 6656, TWO_SLOT_BLOCKS = 19 };
+static char *block_in_second_slot(char **blocks)
+{
+  /* First three pages of 16-byte blocks, freed: the two that go back to
+   * the area wait there, resident, and the two-slot page takes them (its
+   * second slot's descriptor still describes 16-byte blocks, which any
+   * 16-byte aligned address of the slot would pass for). */
+  enum { SMALL_BLOCKS = 3 * 4096 };
+  static void *small[SMALL_BLOCKS];
+  for (int i = 0; i < SMALL_BLOCKS; i++)
+    small[i] = crowd_malloc(16);
+  for (int i = 0; i < SMALL_BLOCKS; i++)
+    crowd_free(small[i]);
+  for (int i = 0; i < TWO_SLOT_BLOCKS; i++)
+    blocks[i] = crowd_malloc(TWO_SLOT_SIZE);
+  if (((uintptr_t)blocks[0] & 0xffff) != 0 || blocks[10] != blocks[0] + 10 * TWO_SLOT_SIZE)
+    _exit(101); /* not the layout this test is about */
+  return blocks[10];
+}
+
+static void double_free_in_second_slot(struct report *r)
+{
+  char *blocks[TWO_SLOT_BLOCKS];
+  char *p = block_in_second_slot(blocks);
+  record_address(r, p);
+  crowd_free(p);
+  crowd_free(p);
+}
+
+static void free_interior_pointer_in_second_slot(struct report *r)
+{
+  char *blocks[TWO_SLOT_BLOCKS];
+  char *p = block_in_second_slot(blocks) + 4096;
+  record_address(r, p);
+  crowd_free(p);
+}
+
 static void correct_use(struct report *r)
 {
+  char *blocks[TWO_SLOT_BLOCKS];
+  block_in_second_slot(blocks);
+  for (int i = 0; i < TWO_SLOT_BLOCKS; i++) {
+    memset(blocks[i], 4, TWO_SLOT_SIZE);
+    crowd_free(blocks[i]);
+  }
+  /* 100,000 bytes: pages of five slots in a shared heap. */
+  void *large_class[8];
+  for (int i = 0; i < 8; i++)
+    memset(large_class[i] = crowd_malloc(100000), 5, 100000);
+  for (int i = 0; i < 8; i++)
+    crowd_free(large_class[i]);
   void *p = crowd_malloc(32), *q = crowd_malloc(20000), *h = crowd_malloc(1 << 20);
   memset(p, 1, 32);
   memset(q, 2, 20000);
@@ -139,6 +193,8 @@ static const struct misuse_case cases[] = {
   {"free of an interior pointer", free_interior_pointer, 1},
   {"free of a stack address", free_stack_address, 1},
   {"free of a mapping crowd never made", free_foreign_mapping, 1},
+  {"double free of a block in a page's second slot", double_free_in_second_slot, 1},
+  {"free of an interior pointer in a page's second slot", free_interior_pointer_in_second_slot, 1},
   {"realloc of a freed pointer", realloc_freed_pointer, 1},
   {"realloc of an interior pointer", realloc_interior_pointer, 1},
   {"realloc of a freed huge pointer", realloc_freed_huge_pointer, 1},
