@@ -47,9 +47,8 @@ static inline void free_block(struct page *page, void *p) {
   block->next = page->free;
   block->check = freed_mark;
   page->free = block;
-  uint32_t used = LOAD(page->used) - 1;
-  STORE(page->used, used);
-  bool drained = used < page->floor; /* read inside: the release thread may set it once we leave */
+  OWNER_ADD(page->used, -1);
+  bool drained = LOAD(page->used) < page->floor; /* read inside: the release thread may set it once we leave */
   crowd_busy_leave(thread);
   if (unlikely(drained)) crowd_free_slow(heap, page);
 }

@@ -115,12 +115,12 @@ static void realloc_freed_huge_pointer(struct report *r)
   (void)q;
 }
 
-/* Blocks of 6656 bytes live in pages of two 64 KiB slots, 19 to a page.
+/* Blocks of 3072 bytes live in pages of two 64 KiB slots, 42 to a page.
  * free finds a block's page from its slot without the slot table, which
  * is right only for blocks in a page's first slot; this returns a block of
- * a fresh page that starts in its second slot (the tenth: 10 x 6656 bytes
+ * a fresh page that starts in its second slot (the 22nd: 22 x 3072 bytes
  * in), after checking that the page really is laid out that way. */
-enum { TWO_SLOT_SIZE = 6656, TWO_SLOT_BLOCKS = 19 };
+enum { TWO_SLOT_SIZE = 3072, TWO_SLOT_BLOCKS = 42, FIRST_IN_SECOND_SLOT = 22 };
 static char *block_in_second_slot(char **blocks)
 {
   /* First three pages of 16-byte blocks, freed: the two that go back to
@@ -135,9 +135,11 @@ static char *block_in_second_slot(char **blocks)
     crowd_free(small[i]);
   for (int i = 0; i < TWO_SLOT_BLOCKS; i++)
     blocks[i] = crowd_malloc(TWO_SLOT_SIZE);
-  if (((uintptr_t)blocks[0] & 0xffff) != 0 || blocks[10] != blocks[0] + 10 * TWO_SLOT_SIZE)
+  char *p = blocks[FIRST_IN_SECOND_SLOT];
+  if (((uintptr_t)blocks[0] & 0xffff) != 0 || p != blocks[0] + FIRST_IN_SECOND_SLOT * TWO_SLOT_SIZE ||
+      ((uintptr_t)p & ~(uintptr_t)0xffff) != (uintptr_t)blocks[0] + 0x10000)
     _exit(101); /* not the layout this test is about */
-  return blocks[10];
+  return p;
 }
 
 static void double_free_in_second_slot(struct report *r)
@@ -152,7 +154,7 @@ static void double_free_in_second_slot(struct report *r)
 static void free_interior_pointer_in_second_slot(struct report *r)
 {
   char *blocks[TWO_SLOT_BLOCKS];
-  char *p = block_in_second_slot(blocks) + 4096;
+  char *p = block_in_second_slot(blocks) + 1024;
   record_address(r, p);
   crowd_free(p);
 }
