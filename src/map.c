@@ -81,8 +81,9 @@ static void map_area(struct area *area, void *arg) {
       /* Frees from other threads not yet taken by the owner (a snapshot). */
       unsigned pending = 0;
       pending = (unsigned)(atomic_load_explicit(&page->thread_free, memory_order_acquire) >> REMOTE_COUNT_SHIFT);
-      out_put(out, ",\"block_size\":%u,\"used\":%u,\"capacity\":%u,\"remote_pending\":%u", page->block_size,
-              LOAD(page->used), page->capacity, pending);
+      /* touched: bytes below the bump mark, the most the page has handed out. */
+      out_put(out, ",\"block_size\":%u,\"used\":%u,\"capacity\":%u,\"touched\":%u,\"remote_pending\":%u",
+              page->block_size, LOAD(page->used), page->capacity, LOAD(page->bump), pending);
     }
     else
       out_put(out, ",\"released\":%s", page->released ? "true" : "false");

@@ -103,6 +103,8 @@ def check_map(heap, where):
             check(s["capacity"] * s["block_size"] <= s["span"] * area["slot_size"],
                   f"{at}: {s['capacity']} blocks of {s['block_size']} do not fit in {s['span']} slot(s)")
             check(0 <= s["remote_pending"] <= s["used"], f"{at}: remote_pending {s['remote_pending']} > used")
+            check(s["used"] * s["block_size"] <= s["touched"] <= s["span"] * area["slot_size"],
+                  f"{at}: touched {s['touched']} with {s['used']} blocks of {s['block_size']} in {s['span']} slot(s)")
             page_bytes += s["used"] * s["block_size"]
             pages += 1
         check(covered == set(range(1, slots_per_area)), f"{where}: area {area['address']}: slots "
