@@ -193,13 +193,25 @@ static void retire_full(struct heap *heap, struct page *page) {
 
 static void *alloc_locked(struct heap *heap, unsigned size_class) {
   struct page *page = heap->current[size_class];
+  bool looked_for_holes = false;
   for (;;) {
     if (page != &crowd_empty_page) {
       /* Blocks freed before fresh ones: the owner's and other threads'
-       * frees, then those set aside by a sub-page release, and only then
-       * the page's untouched end (which would fault in new memory). */
+       * frees, then those set aside by a sub-page release, then the holes
+       * of a fuller page of the class, and only then the page's untouched
+       * end (which would fault in new memory). */
       if (page->free || crowd_page_refill_free(page)) return page_pop(page);
       if (page->subpages_released) crowd_page_restore_subpages(page);
+      if (!looked_for_holes && LOAD(page->used) > 0) {
+        looked_for_holes = true; /* once: the page set aside here is queued, and could come back */
+        struct page *roomy = crowd_heap_take_roomy(heap, size_class);
+        if (roomy) {
+          crowd_heap_queue(heap, page);
+          make_current(heap, roomy);
+          page = roomy;
+          continue;
+        }
+      }
       void *block = page_pop(page);
       if (block) return block;
       /* Remote frees that came in since the refill keep the page current. */

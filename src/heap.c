@@ -233,6 +233,40 @@ struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class) {
   return NULL;
 }
 
+/* Crowding before the bump: the page to fill instead of handing out
+ * untouched blocks of the current one (alloc.c), or NULL.  The fullest
+ * queued page that is at least a quarter full and has a sixteenth of its
+ * blocks free: a page with one or two holes would be given up again at
+ * the next allocation, and a page less full than that is left to empty.
+ * Measured on small (single thread, mostly 16-128 B, some long-lived):
+ * filling the holes of any queued page took peak RSS from 6.9 to 5.9 MiB
+ * and cost 9% more instructions, in page switches; with these two limits
+ * 6.0 MiB and 1.5% fewer instructions (fewer fresh blocks to carve).
+ * larson's peak fell 5-9%, mstress-t4's 5%. */
+struct page *crowd_heap_take_roomy(struct heap *heap, unsigned size_class) {
+  struct heap_class *hc = &heap->classes[size_class];
+  uint32_t buckets = hc->bucket_mask & ~((1u << (BUCKET_COUNT / 4)) - 1);
+  while (buckets) {
+    unsigned b = 31u - (unsigned)__builtin_clz(buckets);
+    buckets &= ~(1u << b);
+    struct page *best = NULL;
+    unsigned looked = 0;
+    for (struct page *page = hc->bucket[b].head; page && looked < 8; page = page->next, looked++) {
+      uint32_t used = LOAD(page->used), capacity = page->capacity;
+      uint32_t want_free = capacity / 16 > 2 ? capacity / 16 : 2;
+      /* Filed by the occupancy it had when queued: frees since may have
+       * taken it below a quarter (the next full pick re-files it). */
+      if (capacity - used < want_free || used * 4 < capacity) continue;
+      if (!best || (uintptr_t)page < (uintptr_t)best) best = page;
+    }
+    if (best) {
+      crowd_heap_unqueue(heap, best);
+      return best;
+    }
+  }
+  return NULL;
+}
+
 void crowd_heap_unqueue(struct heap *heap, struct page *page) {
   struct heap_class *hc = &heap->classes[page->size_class];
   if (page->state == PAGE_QUEUED) {

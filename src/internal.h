@@ -401,6 +401,7 @@ CROWD_HIDDEN void crowd_abandoned_sweep(void);
 CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
 CROWD_HIDDEN struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class);
+CROWD_HIDDEN struct page *crowd_heap_take_roomy(struct heap *heap, unsigned size_class);
 CROWD_HIDDEN void crowd_heap_set_current(struct heap *heap, unsigned size_class, struct page *page);
 CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);
