@@ -3,7 +3,8 @@
  *   malloc ── crowd_malloc: pop the current page's free list  (fast, inline)
  *               └─ crowd_alloc_slow                            (this file)
  *                    ├─ first call of the thread: crowd_heap_for_thread (heap.c)
- *                    ├─ extend the current page / collect remote frees (page.c)
+ *                    ├─ collect remote frees, else fill the holes of a fuller queued page
+ *                    │    (heap.c, crowd_heap_take_roomy), else extend the current page (page.c)
  *                    └─ refill: full pages other threads freed into go back to the buckets,
  *                         then the fullest queued page of the class
  *                         → the fullest abandoned page (heap.c)
