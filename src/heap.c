@@ -240,9 +240,9 @@ struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class) {
  * the next allocation, and a page less full than that is left to empty.
  * Measured on small (single thread, mostly 16-128 B, some long-lived):
  * filling the holes of any queued page took peak RSS from 6.9 to 5.9 MiB
- * and cost 9% more instructions, in page switches; with these two limits
- * 6.0 MiB and 1.5% fewer instructions (fewer fresh blocks to carve).
- * larson's peak fell 5-9%, mstress-t4's 5%. */
+ * and cost 9% more instructions, in page switches (about 500 instructions
+ * each); with these two limits 6.2 MiB and 1.3% fewer instructions (fewer
+ * fresh blocks to carve).  larson's peak fell 5-9%, mstress-t4's 5%. */
 struct page *crowd_heap_take_roomy(struct heap *heap, unsigned size_class) {
   struct heap_class *hc = &heap->classes[size_class];
   uint32_t buckets = hc->bucket_mask & ~((1u << (BUCKET_COUNT / 4)) - 1);

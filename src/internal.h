@@ -293,7 +293,7 @@ static inline struct page *crowd_page_of(struct area *area, const void *p) {
 _Static_assert(sizeof(struct page) == 1 << 7, "crowd_page_of shifts by the descriptor size");
 
 /* The descriptor of p's own slot, computed without the slot table: one
- * dependent load fewer on free's fast path (measured on larson: 4-7%
+ * dependent load fewer on free's fast path (measured on larson: 3-7%
  * faster at 1 and 2 threads).  It is p's page for every block in the first
  * slot of its page, so for every block of a one-slot page.  The other
  * slots of a longer page have handed_out 0 (area.c), so that a block there
