@@ -175,7 +175,7 @@ static void make_current(struct heap *heap, struct page *page) {
   /* A current page that drains to its last eighth goes to the slow path:
    * set aside if fuller pages wait with room, else its free sub-pages are
    * given back (free.c). */
-  page->sparse_since_ms = 0;
+  page->sparse_since = 0;
   page->floor = crowd_bucket_floor(page, 1);
   crowd_heap_set_current(heap, page->size_class, page);
 }

@@ -159,11 +159,15 @@ struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
     best_slot = large ? SLOTS_PER_AREA - span : 1;
   }
   uint64_t run = run_mask(span) << best_slot;
-  bool zero = true;
+  bool zero = true, inherits = false;
   for (unsigned s = best_slot; s < best_slot + span; s++) {
     struct page *slot_page = &best->pages[s];
-    if (slot_page->released) COUNTER_SUB(pages_free_released, 1);
-    else if (slot_page->freed_at_ms) COUNTER_SUB(pages_free_resident, 1);
+    if (slot_page->released) {
+      COUNTER_SUB(pages_free_released, 1);
+    } else if (slot_page->freed_at_ms) {
+      COUNTER_SUB(pages_free_resident, 1);
+      inherits = true;
+    }
     if (slot_page->dirty) zero = false;
     slot_page->dirty = 1;
     slot_page->released = 0;
@@ -180,9 +184,13 @@ struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
   slots_in_use += span;
   struct page *page = &best->pages[best_slot];
   page->span = (uint8_t)span;
+  /* A large block is handed out whole: nothing of its slots lies unused. */
+  inherits = inherits && !large;
+  page->inherited_since = inherits ? crowd_ms_stamp(crowd_os_now_ms()) : 0;
   *zero_out = zero;
   COUNTER_ADD(pages_in_use, 1);
   pthread_mutex_unlock(&crowd_area_lock);
+  if (inherits) crowd_release_wake();
   return page;
 }
 

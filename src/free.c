@@ -158,8 +158,8 @@ CROWD_COLD void crowd_free_foreign(void *p) {
  * delay, the release thread gives back its free sub-pages (release.c);
  * doing it at once would fault them in again when the page refills. */
 static void mark_sparse(struct page *page) {
-  if (page->sparse_since_ms) return;
-  page->sparse_since_ms = crowd_os_now_ms();
+  if (page->sparse_since) return;
+  page->sparse_since = crowd_ms_stamp(crowd_os_now_ms());
   crowd_release_wake();
 }
 
@@ -173,6 +173,9 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
        * purge delay, the release thread takes it (release.c). */
       if (hc->bucket_mask == 0) {
         page->floor = 0;
+        /* What it inherited and never grew into will not be wanted now
+         * (crowd_page_release_untouched). */
+        if (page->inherited_since) crowd_page_release_untouched(page);
         page->freed_at_ms = crowd_os_now_ms();
         crowd_release_wake();
         return;
@@ -203,7 +206,7 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
   /* Less than half full: its free sub-pages go if it stays so (a page of a
    * large class holds 2-8 blocks, so "nearly empty" would come too late). */
   if (page->bucket < BUCKET_COUNT / 2) mark_sparse(page);
-  else page->sparse_since_ms = 0;
+  else page->sparse_since = 0;
 }
 
 /* heap comes from the fast path: the page's owner field may be cleared

@@ -378,7 +378,10 @@ void crowd_abandoned_sweep(void) {
  *     its area;
  *   - a page sparse for the purge delay (lowest bucket, or a current page
  *     drained that far) gives back its free 4 KiB sub-pages, and again
- *     later if more of its blocks go.
+ *     later if more of its blocks go;
+ *   - a page formed on slots an earlier page left resident gives back what
+ *     lies above its bump mark if it has not grown into it within the
+ *     purge delay (crowd_page_release_untouched).
  * The owner may be inside its lock-free malloc or free at any moment.
  * The protocol that makes taking a page for a moment safe:
  *   1. hold the heap's lock: the owner is not in a slow path;
@@ -392,13 +395,13 @@ void crowd_abandoned_sweep(void) {
  *      busy set: put everything back at once and try again shortly.
  * Without membarrier (old kernels, some sandboxes) nothing is taken here:
  * those pages wait for their thread's next slow path or its exit. */
-enum claim_kind { CLAIM_EMPTY, CLAIM_SPARSE };
+enum claim_kind { CLAIM_EMPTY = 1, CLAIM_SPARSE = 2, CLAIM_UNTOUCHED = 4 };
 
 struct claim {
   struct page *page;
   unsigned size_class;
   bool was_current;
-  enum claim_kind kind;
+  unsigned kinds; /* enum claim_kind bits */
 };
 
 static bool due(uint64_t since, uint64_t now, bool force, uint64_t *next_due_ms) {
@@ -413,10 +416,27 @@ static bool due(uint64_t since, uint64_t now, bool force, uint64_t *next_due_ms)
 
 static bool sparse_candidate(struct page *page, uint64_t now, bool force, uint64_t *next_due_ms) {
   uint32_t used = LOAD(page->used);
-  if (!page->sparse_since_ms || used == 0) return false;
+  if (!page->sparse_since || used == 0) return false;
   /* Already released at this occupancy: wait until a quarter more is gone. */
   if (page->released_at_used != UINT16_MAX && used + used / 4 >= page->released_at_used && !force) return false;
-  return due(page->sparse_since_ms, now, force, next_due_ms);
+  return due(crowd_ms_unstamp(page->sparse_since, now), now, force, next_due_ms);
+}
+
+static bool untouched_candidate(struct page *page, uint64_t now, bool force, uint64_t *next_due_ms) {
+  if (!page->inherited_since) return false;
+  size_t touched = ((size_t)LOAD(page->bump) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+  if (touched >= (size_t)page->span << SLOT_SHIFT) {
+    page->inherited_since = 0; /* grown into all of it: nothing to give back (the owner never writes this) */
+    return false;
+  }
+  return due(crowd_ms_unstamp(page->inherited_since, now), now, force, next_due_ms);
+}
+
+static unsigned claim_kinds(struct page *page, bool may_be_sparse, uint64_t now, bool force, uint64_t *next_due_ms) {
+  unsigned kinds = 0;
+  if (may_be_sparse && sparse_candidate(page, now, force, next_due_ms)) kinds |= CLAIM_SPARSE;
+  if (untouched_candidate(page, now, force, next_due_ms)) kinds |= CLAIM_UNTOUCHED;
+  return kinds;
 }
 
 #define CLAIM_BATCH 64
@@ -434,14 +454,15 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
     struct page *page = claim->page;
     if (quiet) {
       crowd_page_collect(page); /* what the owner freed meanwhile, and others */
-      if (LOAD(page->used) == 0 && (claim->kind == CLAIM_EMPTY || !claim->was_current)) {
+      if (LOAD(page->used) == 0 && ((claim->kinds & CLAIM_EMPTY) || !claim->was_current)) {
         if (!claim->was_current) crowd_heap_unqueue(heap, page);
         page->freed_at_ms = 0;
         bytes += (size_t)page->span << SLOT_SHIFT;
         crowd_area_return_page(page);
         continue;
       }
-      if (claim->kind == CLAIM_SPARSE) bytes += crowd_page_release_subpages(page);
+      if (claim->kinds & CLAIM_SPARSE) bytes += crowd_page_release_subpages(page);
+      if (claim->kinds & CLAIM_UNTOUCHED) bytes += crowd_page_release_untouched(page);
       if (claim->was_current && LOAD(page->used) == 0) {
         page->floor = 0; /* empty now: the next pass may take it whole */
         page->freed_at_ms = now;
@@ -470,18 +491,20 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct page *page = LOAD(heap->current[c]);
     if (page != &crowd_empty_page) {
+      unsigned kinds;
       if (LOAD(page->used) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, force, next_due_ms))
         claims[count++] = (struct claim){page, c, true, CLAIM_EMPTY};
-      else if (sparse_candidate(page, now, force, next_due_ms))
-        claims[count++] = (struct claim){page, c, true, CLAIM_SPARSE};
+      else if ((kinds = claim_kinds(page, true, now, force, next_due_ms)))
+        claims[count++] = (struct claim){page, c, true, kinds};
     }
-    for (unsigned b = 0; b < BUCKET_COUNT / 2; b++)
+    for (unsigned b = 0; b < BUCKET_COUNT; b++)
       for (struct page *q = heap->classes[c].bucket[b].head; q; q = q->next) {
         if (count == CLAIM_BATCH) {
           bytes += claim_batch(heap, claims, count, now, next_due_ms);
           count = 0;
         }
-        if (sparse_candidate(q, now, force, next_due_ms)) claims[count++] = (struct claim){q, c, false, CLAIM_SPARSE};
+        unsigned kinds = claim_kinds(q, b < BUCKET_COUNT / 2, now, force, next_due_ms);
+        if (kinds) claims[count++] = (struct claim){q, c, false, kinds};
       }
     if (count + 1 >= CLAIM_BATCH) {
       bytes += claim_batch(heap, claims, count, now, next_due_ms);

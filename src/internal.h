@@ -139,7 +139,12 @@ struct page {
   struct page *next, *prev;   /* bucket / full / abandoned list */
   struct page *notify_next;   /* heap->notified stack */
   uint64_t freed_at_ms;       /* free slot: when freed; current page: when it emptied */
-  uint64_t sparse_since_ms;   /* when it fell into bucket 0 (0: not sparse) */
+  uint32_t sparse_since;      /* when it became sparse (crowd_ms_stamp; 0: not sparse) */
+  /* When the page was formed on slots that an earlier page left resident
+   * (crowd_ms_stamp; 0: none inherited, or given back already): what lies
+   * above its bump mark is that page's memory, and goes if this page has
+   * not grown into it within the purge delay (heap.c). */
+  uint32_t inherited_since;
   _Atomic uint32_t bump;      /* offset of the first never-handed-out byte (others peek) */
   uint32_t capacity;          /* blocks the page holds */
   uint16_t released_at_used;  /* used count at the last sub-page release (~0: none) */
@@ -245,6 +250,18 @@ struct crowd_thread {
 };
 extern __thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) CROWD_HIDDEN;
 CROWD_HIDDEN extern _Atomic uint8_t crowd_never_busy;
+
+/* A millisecond timestamp in 32 bits for the page descriptors, which have
+ * no room for more: the clock's low bits, never 0 (0 means unset).  Ages
+ * are taken modulo 2^32 ms (49 days): a page sparse for longer than that
+ * looks younger, which only delays a release. */
+static inline uint32_t crowd_ms_stamp(uint64_t now_ms) {
+  uint32_t stamp = (uint32_t)now_ms;
+  return stamp ? stamp : 1;
+}
+static inline uint64_t crowd_ms_unstamp(uint32_t stamp, uint64_t now_ms) {
+  return now_ms - (uint32_t)((uint32_t)now_ms - stamp);
+}
 
 /* ---- size classes ---- */
 static inline unsigned crowd_size_class(size_t size) {
@@ -387,6 +404,7 @@ CROWD_HIDDEN bool crowd_page_arm(struct page *page);
 CROWD_HIDDEN void crowd_page_disarm(struct page *page);
 CROWD_HIDDEN bool crowd_page_refill_free(struct page *page);
 CROWD_HIDDEN size_t crowd_page_release_subpages(struct page *page);
+CROWD_HIDDEN size_t crowd_page_release_untouched(struct page *page);
 CROWD_HIDDEN void crowd_page_restore_subpages(struct page *page);
 CROWD_HIDDEN unsigned crowd_page_bucket(const struct page *page);
 CROWD_HIDDEN uint32_t crowd_bucket_floor(const struct page *page, unsigned bucket);

@@ -84,6 +84,11 @@ static void map_area(struct area *area, void *arg) {
       /* touched: bytes below the bump mark, the most the page has handed out. */
       out_put(out, ",\"block_size\":%u,\"used\":%u,\"capacity\":%u,\"touched\":%u,\"remote_pending\":%u",
               page->block_size, LOAD(page->used), page->capacity, LOAD(page->bump), pending);
+      /* Formed on slots an earlier page left resident, this long ago: what is
+       * resident beyond touched is that page's, until the release thread
+       * gives it back (heap.c). */
+      if (page->inherited_since)
+        out_put(out, ",\"inherited_ms\":%u", (unsigned)((uint32_t)crowd_os_now_ms() - page->inherited_since));
     }
     else
       out_put(out, ",\"released\":%s", page->released ? "true" : "false");

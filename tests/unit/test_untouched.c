@@ -1,0 +1,110 @@
+/* Memory a page inherits and never uses goes back to the kernel.
+ *
+ * A page formed on slots that an earlier page left resident (they wait
+ * for the purge delay so that the next page does not fault them in again)
+ * holds that page's memory above its own bump mark.  If the new page does
+ * not grow into it, crowd gives it back: at once when the page drains to
+ * empty and stays its class's current page, else once it has gone unused
+ * for the purge delay (here forced with crowd_trim).  Without that, a page
+ * holding one small block would keep a whole slot resident for as long as
+ * it lives.  Residency is read with mincore(2). */
+#include "unit_helpers.h"
+
+#include <crowd.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+enum { SLOT = 64 * 1024, OS_PAGE_BYTES = 4096, SUBPAGES = SLOT / OS_PAGE_BYTES };
+
+static uintptr_t slot_of(const void *p) { return (uintptr_t)p & ~(uintptr_t)(SLOT - 1); }
+
+/* How many of the slot's 4 KiB pages from `from` bytes on are resident. */
+static unsigned resident_from(uintptr_t slot, size_t from)
+{
+  unsigned char vec[SUBPAGES];
+  assert_int_equal(mincore((void *)slot, SLOT, vec), 0);
+  unsigned count = 0;
+  for (size_t i = from / OS_PAGE_BYTES; i < SUBPAGES; i++) count += vec[i] & 1;
+  return count;
+}
+
+/* Fills one slot with blocks of `size` (every byte written), then frees
+ * them: the slot waits, resident, for the next page.  Returns the slot;
+ * *keep is a block of the same class left live on the next page, so that
+ * the slot's page is not its class's only page when it empties. */
+static uintptr_t leave_a_resident_slot(size_t size, void **keep)
+{
+  size_t count = SLOT / size;
+  void **blocks = calloc(count, sizeof *blocks);
+  assert_non_null(blocks);
+  for (size_t i = 0; i < count; i++) {
+    assert_non_null(blocks[i] = crowd_malloc(size));
+    memset(blocks[i], 0x5a, size);
+  }
+  uintptr_t slot = slot_of(blocks[0]);
+  for (size_t i = 0; i < count; i++)
+    if (slot_of(blocks[i]) != slot) fail_msg("block %zu of %zu bytes is not in the first block's slot", i, size);
+  assert_non_null(*keep = crowd_malloc(size)); /* the slot's page is full: a new one */
+  assert_true(slot_of(*keep) != slot);
+  for (size_t i = 0; i < count; i++) crowd_free(blocks[i]);
+  free(blocks);
+  if (resident_from(slot, 0) < SUBPAGES - 1) fail_msg("the freed slot did not stay resident");
+  return slot;
+}
+
+/* A page that keeps a block gives back the rest of its slot once it has
+ * not grown into it for the purge delay. */
+static void unused_inherited_memory_goes_after_the_delay(void **state)
+{
+  (void)state;
+  void *keep;
+  uintptr_t slot = leave_a_resident_slot(1024, &keep);
+  /* A class this thread has not used yet: its first page is formed on the
+   * only slot that waits resident, and touches its first 4 KiB. */
+  uint8_t *block = crowd_malloc(2000);
+  assert_non_null(block);
+  if (slot_of(block) != slot) fail_msg("the new page was not formed on the resident slot");
+  fill_pattern(block, 0, 2000, 7);
+  assert_true(resident_from(slot, OS_PAGE_BYTES) >= SUBPAGES - 2); /* inherited */
+  crowd_trim();
+  unsigned left = resident_from(slot, OS_PAGE_BYTES);
+  if (left != 0) fail_msg("%u pages above the page's bump mark still resident after crowd_trim", left);
+  assert_int_equal(pattern_mismatch(block, 2000, 7), 2000);
+  crowd_free(block);
+  crowd_free(keep);
+}
+
+/* A page that drains to empty and stays current gives the inherited rest
+ * back at once: the class will refill its free blocks first. */
+static void inherited_memory_goes_when_the_page_empties(void **state)
+{
+  (void)state;
+  void *keep;
+  uintptr_t slot = leave_a_resident_slot(960, &keep);
+  uint8_t *block = crowd_malloc(1500); /* 1536-byte blocks: the page touches its first 8 KiB */
+  assert_non_null(block);
+  if (slot_of(block) != slot) fail_msg("the new page was not formed on the resident slot");
+  assert_true(resident_from(slot, 2 * OS_PAGE_BYTES) >= SUBPAGES - 3);
+  crowd_free(block);
+  unsigned left = resident_from(slot, 2 * OS_PAGE_BYTES);
+  if (left != 0) fail_msg("%u pages above the emptied page's bump mark still resident", left);
+  /* The page serves its class again, memory and all. */
+  uint8_t *again = crowd_malloc(1500);
+  assert_non_null(again);
+  fill_pattern(again, 0, 1500, 9);
+  assert_int_equal(pattern_mismatch(again, 1500, 9), 1500);
+  crowd_free(again);
+  crowd_free(keep);
+}
+
+int main(void)
+{
+  /* Freed slots must wait resident for the whole test (the default delay
+   * is 500 ms; this makes it independent of the machine's speed). */
+  setenv("CROWD_PURGE_DELAY", "60000", 1);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(unused_inherited_memory_goes_after_the_delay),
+      cmocka_unit_test(inherited_memory_goes_when_the_page_empties),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
