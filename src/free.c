@@ -173,9 +173,14 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
        * purge delay, the release thread takes it (release.c). */
       if (hc->bucket_mask == 0) {
         page->floor = 0;
-        /* What it inherited and never grew into will not be wanted now
-         * (crowd_page_release_untouched). */
-        if (page->inherited_since) crowd_page_release_untouched(page);
+        /* A shared-class page (a few blocks of 8-128 KiB) gives back at
+         * once what it inherited and never grew into: refilled, it serves
+         * its class from the blocks it has.  A thread-class page fills and
+         * drains within a few operations and grows past its old mark as
+         * often (larson: 50% more page faults when these went too); it
+         * keeps them until the release thread finds them unused for the
+         * purge delay (crowd_page_release_untouched). */
+        if (page->inherited_since && crowd_is_shared_heap(heap)) crowd_page_release_untouched(page);
         page->freed_at_ms = crowd_os_now_ms();
         crowd_release_wake();
         return;

@@ -3,9 +3,9 @@
  * A page formed on slots that an earlier page left resident (they wait
  * for the purge delay so that the next page does not fault them in again)
  * holds that page's memory above its own bump mark.  If the new page does
- * not grow into it, crowd gives it back: at once when the page drains to
- * empty and stays its class's current page, else once it has gone unused
- * for the purge delay (here forced with crowd_trim).  Without that, a page
+ * not grow into it, crowd gives it back: at once when a shared-class page
+ * drains to empty and stays its class's current page, else once it has
+ * gone unused for the purge delay (here forced with crowd_trim).  Without that, a page
  * holding one small block would keep a whole slot resident for as long as
  * it lives.  Residency is read with mincore(2). */
 #include "unit_helpers.h"
@@ -74,25 +74,27 @@ static void unused_inherited_memory_goes_after_the_delay(void **state)
   crowd_free(keep);
 }
 
-/* A page that drains to empty and stays current gives the inherited rest
- * back at once: the class will refill its free blocks first. */
-static void inherited_memory_goes_when_the_page_empties(void **state)
+/* A page of a shared class (blocks above 8 KiB) that drains to empty and
+ * stays its class's current page gives the inherited rest back at once:
+ * the class will be served from the blocks the page has. */
+static void inherited_memory_goes_when_a_shared_page_empties(void **state)
 {
   (void)state;
   void *keep;
-  uintptr_t slot = leave_a_resident_slot(960, &keep);
-  uint8_t *block = crowd_malloc(1500); /* 1536-byte blocks: the page touches its first 8 KiB */
+  uintptr_t slot = leave_a_resident_slot(16 * 1024, &keep);
+  uint8_t *block = crowd_malloc(12 * 1024); /* 12 KiB blocks, carved one at a time */
   assert_non_null(block);
   if (slot_of(block) != slot) fail_msg("the new page was not formed on the resident slot");
-  assert_true(resident_from(slot, 2 * OS_PAGE_BYTES) >= SUBPAGES - 3);
+  assert_true(resident_from(slot, 3 * OS_PAGE_BYTES) >= SUBPAGES - 4);
   crowd_free(block);
-  unsigned left = resident_from(slot, 2 * OS_PAGE_BYTES);
+  unsigned left = resident_from(slot, 3 * OS_PAGE_BYTES);
   if (left != 0) fail_msg("%u pages above the emptied page's bump mark still resident", left);
-  /* The page serves its class again, memory and all. */
-  uint8_t *again = crowd_malloc(1500);
+  /* The page serves its class again. */
+  uint8_t *again = crowd_malloc(12 * 1024);
   assert_non_null(again);
-  fill_pattern(again, 0, 1500, 9);
-  assert_int_equal(pattern_mismatch(again, 1500, 9), 1500);
+  assert_true(slot_of(again) == slot);
+  fill_pattern(again, 0, 12 * 1024, 9);
+  assert_int_equal(pattern_mismatch(again, 12 * 1024, 9), 12 * 1024);
   crowd_free(again);
   crowd_free(keep);
 }
@@ -104,7 +106,7 @@ int main(void)
   setenv("CROWD_PURGE_DELAY", "60000", 1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(unused_inherited_memory_goes_after_the_delay),
-      cmocka_unit_test(inherited_memory_goes_when_the_page_empties),
+      cmocka_unit_test(inherited_memory_goes_when_a_shared_page_empties),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
