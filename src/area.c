@@ -44,6 +44,8 @@ static void area_unlink(struct area *area) {
   if (area->next) area->next->prev = area->prev;
 }
 
+_Static_assert(PAGE_FREE == 0, "a fresh area's zeroed descriptors describe free slots");
+
 static struct area *area_new(void) {
   struct area *area = crowd_os_map_aligned(AREA_SIZE, AREA_SIZE, NULL);
   if (!area) return NULL;
@@ -54,11 +56,10 @@ static struct area *area_new(void) {
   area->released_mask = 0;
   area->waiting_mask = 0;
   area->empty_since_ms = 0;
-  for (unsigned s = 0; s < SLOTS_PER_AREA; s++) {
-    area->slot_page[s] = (uint8_t)s;
-    area->pages[s].slot = (uint8_t)s;
-    STORE(area->pages[s].state, PAGE_FREE);
-  }
+  /* The descriptors are left as the kernel's zero pages (PAGE_FREE, no
+   * timestamps): 8 KiB of them, touched only as their slots come into
+   * use, which a small program's first area never needs in full. */
+  for (unsigned s = 0; s < SLOTS_PER_AREA; s++) area->slot_page[s] = (uint8_t)s;
   area_link(area);
   crowd_area_register((uintptr_t)area, KIND_PAGES);
   COUNTER_ADD(areas_mapped, 1);
@@ -183,6 +184,7 @@ struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
   best->used_slots += span;
   slots_in_use += span;
   struct page *page = &best->pages[best_slot];
+  page->slot = (uint8_t)best_slot;
   page->span = (uint8_t)span;
   /* A large block is handed out whole: nothing of its slots lies unused. */
   inherits = inherits && !large;
