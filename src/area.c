@@ -192,7 +192,8 @@ struct page *crowd_area_take_span(unsigned span, bool large, bool *zero_out) {
   *zero_out = zero;
   COUNTER_ADD(pages_in_use, 1);
   pthread_mutex_unlock(&crowd_area_lock);
-  if (inherits) crowd_release_wake();
+  /* No wake for the release thread: the slots it inherited were waiting,
+   * so the thread has a pass due for them, and that pass finds the page. */
   return page;
 }
 

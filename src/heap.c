@@ -465,7 +465,7 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
       if (claim->kinds & CLAIM_UNTOUCHED) bytes += crowd_page_release_untouched(page);
       if (claim->was_current && LOAD(page->used) == 0) {
         page->floor = 0; /* empty now: the next pass may take it whole */
-        page->freed_at_ms = now;
+        if (!page->freed_at_ms) page->freed_at_ms = now; /* emptied earlier: that time counts */
       }
     } else if (next_due_ms && (!*next_due_ms || now + 10 < *next_due_ms)) {
       *next_due_ms = now + 10;

@@ -253,14 +253,20 @@ CROWD_HIDDEN extern _Atomic uint8_t crowd_never_busy;
 
 /* A millisecond timestamp in 32 bits for the page descriptors, which have
  * no room for more: the clock's low bits, never 0 (0 means unset).  Ages
- * are taken modulo 2^32 ms (49 days): a page sparse for longer than that
- * looks younger, which only delays a release. */
+ * are taken modulo 2^32 ms: a page sparse for longer than 24 days looks
+ * younger, which only delays a release. */
 static inline uint32_t crowd_ms_stamp(uint64_t now_ms) {
   uint32_t stamp = (uint32_t)now_ms;
   return stamp ? stamp : 1;
 }
+/* The time a stamp was taken, given a clock reading now_ms.  A stamp may be
+ * a little later than now_ms: the release thread reads the clock once per
+ * pass and an owner stamps a page meanwhile.  That is age 0, not a time 49
+ * days ahead (which made the release thread sleep for good). */
 static inline uint64_t crowd_ms_unstamp(uint32_t stamp, uint64_t now_ms) {
-  return now_ms - (uint32_t)((uint32_t)now_ms - stamp);
+  uint32_t age = (uint32_t)now_ms - stamp;
+  if (age > UINT32_MAX / 2) age = 0;
+  return now_ms - age;
 }
 
 /* ---- size classes ---- */

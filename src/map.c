@@ -87,8 +87,10 @@ static void map_area(struct area *area, void *arg) {
       /* Formed on slots an earlier page left resident, this long ago: what is
        * resident beyond touched is that page's, until the release thread
        * gives it back (heap.c). */
-      if (page->inherited_since)
-        out_put(out, ",\"inherited_ms\":%u", (unsigned)((uint32_t)crowd_os_now_ms() - page->inherited_since));
+      if (page->inherited_since) {
+        uint64_t now = crowd_os_now_ms();
+        out_put(out, ",\"inherited_ms\":%u", (unsigned)(now - crowd_ms_unstamp(page->inherited_since, now)));
+      }
     }
     else
       out_put(out, ",\"released\":%s", page->released ? "true" : "false");

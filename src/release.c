@@ -69,6 +69,9 @@ static void *release_main(void *arg) {
       clock_gettime(CLOCK_MONOTONIC, &ts);
       uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
       uint64_t wait_ms = wake > now ? wake - now : 1;
+      /* Something is pending: never sleep past a minute, whatever a due
+       * time says (a wrong one must not park this thread for good). */
+      if (wait_ms > 60000) wait_ms = 60000;
       ts.tv_sec += (time_t)(wait_ms / 1000);
       ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
       if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
