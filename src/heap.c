@@ -424,8 +424,7 @@ static bool sparse_candidate(struct page *page, uint64_t now, bool force, uint64
 
 static bool untouched_candidate(struct page *page, uint64_t now, bool force, uint64_t *next_due_ms) {
   if (!page->inherited_since) return false;
-  size_t touched = ((size_t)LOAD(page->bump) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
-  if (touched >= (size_t)page->span << SLOT_SHIFT) {
+  if (!crowd_page_untouched_bytes(page)) {
     page->inherited_since = 0; /* grown into all of it: nothing to give back (the owner never writes this) */
     return false;
   }

@@ -411,6 +411,13 @@ CROWD_HIDDEN void crowd_page_disarm(struct page *page);
 CROWD_HIDDEN bool crowd_page_refill_free(struct page *page);
 CROWD_HIDDEN size_t crowd_page_release_subpages(struct page *page);
 CROWD_HIDDEN size_t crowd_page_release_untouched(struct page *page);
+/* Bytes of the page's slots above its bump mark, in whole OS pages: what it
+ * has never handed out. */
+static inline size_t crowd_page_untouched_bytes(const struct page *page) {
+  size_t touched = ((size_t)LOAD(page->bump) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
+  size_t end = (size_t)page->span << SLOT_SHIFT;
+  return touched < end ? end - touched : 0;
+}
 CROWD_HIDDEN void crowd_page_restore_subpages(struct page *page);
 CROWD_HIDDEN unsigned crowd_page_bucket(const struct page *page);
 CROWD_HIDDEN uint32_t crowd_bucket_floor(const struct page *page, unsigned bucket);

@@ -269,11 +269,9 @@ size_t crowd_page_release_subpages(struct page *page) {
  * resident). */
 size_t crowd_page_release_untouched(struct page *page) {
   page->inherited_since = 0;
-  size_t from = ((size_t)LOAD(page->bump) + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1);
-  size_t end = (size_t)page->span << SLOT_SHIFT;
-  if (from >= end) return 0;
-  crowd_os_release(page->start + from, end - from);
-  return end - from;
+  size_t bytes = crowd_page_untouched_bytes(page);
+  if (bytes) crowd_os_release(page->start + ((size_t)page->span << SLOT_SHIFT) - bytes, bytes);
+  return bytes;
 }
 
 /* Puts the blocks set aside by a sub-page release back on the free list

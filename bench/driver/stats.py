@@ -4,6 +4,8 @@ Ratios are computed run by run (allocator X in round i against the
 reference in round i, which ran moments apart under the same machine
 noise) and then their median is quoted, rather than a ratio of medians
 from different moments."""
+import math
+import random
 import statistics
 
 
@@ -25,9 +27,6 @@ def paired_change(data: dict, key: str, after: str, before: str, resamples: int 
     with a 90% interval from resampling each workload's rounds (a
     bootstrap: the rounds are the noisy part).  Returns (geomean, low,
     high, per-workload medians), or None without paired runs."""
-    import math
-    import random
-
     paired = {}
     for workload, runs in data.items():
         a, b = runs.get(after), runs.get(before)
