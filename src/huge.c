@@ -187,6 +187,29 @@ static void huge_unmap(struct huge *huge) {
   crowd_os_unmap(huge, size);
 }
 
+/* Drops the oldest cached mappings until the cache holds at most budget
+ * bytes. */
+static void cache_shrink_to(size_t budget) {
+  struct huge *evict = NULL;
+  pthread_mutex_lock(&huge_lock);
+  while (huge_cache_bytes > budget) {
+    struct huge *oldest = huge_cache;
+    while (oldest->next) oldest = oldest->next;
+    if (oldest->prev) oldest->prev->next = NULL;
+    else huge_cache = NULL;
+    huge_cache_bytes -= oldest->map_size;
+    COUNTER_SUB(huge_cached_bytes, oldest->map_size);
+    oldest->next = evict;
+    evict = oldest;
+  }
+  pthread_mutex_unlock(&huge_lock);
+  while (evict) {
+    struct huge *next = evict->next;
+    huge_unmap(evict);
+    evict = next;
+  }
+}
+
 void crowd_huge_free(struct huge *huge, void *p) {
   if (huge->kind != AREA_HUGE || (char *)huge + huge->user_offset != (char *)p)
     crowd_fatal("free of a pointer crowd did not hand out", p);
@@ -214,7 +237,6 @@ void crowd_huge_free(struct huge *huge, void *p) {
   if (budget > crowd_options.huge_cache_max) budget = crowd_options.huge_cache_max;
   bool cacheable = huge->user_offset == OS_PAGE && huge->map_size <= budget && crowd_options.purge_delay_ms != 0;
   if (!cacheable) { huge_unmap(huge); return; }
-  struct huge *evict = NULL;
   pthread_mutex_lock(&huge_lock);
   huge->freed_at_ms = crowd_os_now_ms();
   huge->prev = NULL;
@@ -223,23 +245,8 @@ void crowd_huge_free(struct huge *huge, void *p) {
   huge_cache = huge;
   huge_cache_bytes += huge->map_size;
   COUNTER_ADD(huge_cached_bytes, huge->map_size);
-  /* Over budget: drop the oldest. */
-  while (huge_cache_bytes > budget) {
-    struct huge *oldest = huge_cache;
-    while (oldest->next) oldest = oldest->next;
-    if (oldest->prev) oldest->prev->next = NULL;
-    else huge_cache = NULL;
-    huge_cache_bytes -= oldest->map_size;
-    COUNTER_SUB(huge_cached_bytes, oldest->map_size);
-    oldest->next = evict;
-    evict = oldest;
-  }
   pthread_mutex_unlock(&huge_lock);
-  while (evict) {
-    struct huge *next = evict->next;
-    huge_unmap(evict);
-    evict = next;
-  }
+  cache_shrink_to(budget);
   crowd_release_wake();
   crowd_release_poll();
 }
@@ -275,6 +282,18 @@ void *crowd_huge_realloc(struct huge *huge, void *p, size_t size) {
   huge->check = crowd_cookie ^ (uintptr_t)huge;
   COUNTER_ADD(huge_live_bytes, need - old);
   huge->requested = size;
+  /* The growth faults in fresh pages wherever the mapping lies, so what the
+   * cache holds beside it would stack on top: the cache keeps at most what
+   * the live huge bytes have fallen short of their peak, and a program
+   * that grows its buffers past that peak does so without a cache.  On
+   * bench/speed's realloc workload (arrays doubled up to 4 MiB) peak RSS
+   * fell from 26.3 to 23.9 MiB (glibc 21.6), with 10% more page faults;
+   * blocks taken from the cache (malloc) do not trim it, which on the large
+   * workload (no realloc) doubled the faults and raised the peak. */
+  size_t live = COUNTER_GET(huge_live_bytes);
+  size_t peak = atomic_load_explicit(&huge_live_peak, memory_order_relaxed);
+  cache_shrink_to(peak > live ? peak - live : 0);
+  note_live_peak();
   return (char *)huge + offset;
 }
 

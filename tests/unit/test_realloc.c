@@ -212,6 +212,33 @@ static void shrinking_a_huge_block_gives_back_its_tail(void **state)
   crowd_free(p);
 }
 
+/* A huge block that grows past the peak of live huge bytes leaves nothing
+ * cached beside it: the growth faults in fresh pages, and the freed
+ * mapping would stack on top of them. */
+static void growing_past_the_peak_empties_the_huge_cache(void **state)
+{
+  crowd_trim(); /* the peak counts from an empty cache: not the other tests' blocks */
+  char *kept = crowd_malloc(4 * MiB);
+  char *freed = crowd_malloc(8 * MiB);
+  assert_non_null(kept);
+  assert_non_null(freed);
+  fill_pattern(kept, 0, 4 * MiB, SEED);
+  fill_pattern(freed, 0, 8 * MiB, SEED);
+  crowd_free(freed);
+  struct crowd_stats before = {.size = sizeof before};
+  crowd_stats_get(&before);
+  if (before.huge_cached_bytes < 8 * MiB)
+    fail_msg("a freed 8 MiB block left %llu bytes cached",
+             (unsigned long long)before.huge_cached_bytes);
+  kept = resize_and_check(kept, 4 * MiB, 16 * MiB);
+  struct crowd_stats after = {.size = sizeof after};
+  crowd_stats_get(&after);
+  if (after.huge_cached_bytes != 0)
+    fail_msg("growing 4 -> 16 MiB past a 12 MiB peak kept %llu bytes cached",
+             (unsigned long long)after.huge_cached_bytes);
+  crowd_free(kept);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -221,6 +248,7 @@ int main(void)
     cmocka_unit_test(two_huge_blocks_grow_side_by_side),
     cmocka_unit_test(rebuilt_buffer_keeps_its_pages),
     cmocka_unit_test(shrinking_a_huge_block_gives_back_its_tail),
+    cmocka_unit_test(growing_past_the_peak_empties_the_huge_cache),
   };
   return cmocka_run_group_tests_name("realloc", tests, NULL, NULL);
 }
