@@ -286,6 +286,25 @@ static size_t area_release_slots(struct area *area, uint64_t due_limit, bool for
   return released;
 }
 
+/* Slots freed this recently are never released ahead of the delay: a
+ * class that empties its page and refills it at once keeps it. */
+#define JUST_FREED_MS 20
+
+/* Releases the waiting slots freed more than JUST_FREED_MS ago, for huge
+ * blocks that grow past their peak (huge.c): those fault in fresh pages
+ * that no slot could have served, and the waiting slots would stack on
+ * top of them. */
+size_t crowd_area_release_waiting(void) {
+  uint64_t now = crowd_os_now_ms(), ignored = 0;
+  size_t released = 0;
+  pthread_mutex_lock(&crowd_area_lock);
+  if (COUNTER_GET(pages_free_resident))
+    for (struct area *area = area_list; area; area = area->next)
+      if (area->waiting_mask) released += area_release_slots(area, now - JUST_FREED_MS, false, 0, &ignored);
+  pthread_mutex_unlock(&crowd_area_lock);
+  return released;
+}
+
 /* Freed slots wait out the purge delay so that a page wanted again soon
  * costs no page fault; but what waits is bounded: beyond 8 MiB plus a
  * quarter of the slots in use, the older half of the waiting slots goes at
@@ -307,7 +326,7 @@ static void purge_excess_locked(uint64_t now) {
   }
   if (!count) return;
   uint64_t cutoff = now - age_sum / count;
-  if (cutoff > now - 20) cutoff = now - 20; /* what was freed just now stays */
+  if (cutoff > now - JUST_FREED_MS) cutoff = now - JUST_FREED_MS;
   uint64_t ignored = 0;
   for (struct area *area = area_list; area; area = area->next) area_release_slots(area, cutoff, false, 0, &ignored);
 }

@@ -21,9 +21,17 @@ static size_t huge_cache_bytes;
 static _Atomic size_t huge_live_peak;
 #define HUGE_CACHE_FLOOR ((size_t)64 << 20)
 
+/* Live huge bytes grew: a block was mapped, taken from the cache or grown.
+ * Past their peak the program is growing, not cycling through buffers, and
+ * the pages it faults in could not have come from the areas' free slots:
+ * those that wait for the purge delay go now instead of stacking on top
+ * (bench/speed's realloc workload: peak RSS 23.8 -> 21.9 MiB, glibc 21.6,
+ * with 4% more page faults; the large workload's faults +3%). */
 static void note_live_peak(void) {
   size_t live = COUNTER_GET(huge_live_bytes);
   size_t peak = atomic_load_explicit(&huge_live_peak, memory_order_relaxed);
+  if (live <= peak) return;
+  crowd_area_release_waiting();
   while (live > peak &&
          !atomic_compare_exchange_weak_explicit(&huge_live_peak, &peak, live, memory_order_relaxed,
                                                 memory_order_relaxed)) {

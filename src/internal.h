@@ -381,6 +381,7 @@ CROWD_HIDDEN struct page *crowd_area_take_span(unsigned span, bool large, bool *
 CROWD_HIDDEN void crowd_area_return_page(struct page *page);
 CROWD_HIDDEN void crowd_area_return_page_released(struct page *page);
 CROWD_HIDDEN size_t crowd_area_purge(uint64_t now_ms, bool force, uint64_t *next_due_ms);
+CROWD_HIDDEN size_t crowd_area_release_waiting(void);
 CROWD_HIDDEN void crowd_area_foreach(void (*fn)(struct area *, void *), void *arg);
 
 /* page->thread_free, one word that other threads change by CAS:

@@ -6,6 +6,7 @@
 
 #include <crowd.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #define SEED 0xC0DEu
 
@@ -239,6 +240,37 @@ static void growing_past_the_peak_empties_the_huge_cache(void **state)
   crowd_free(kept);
 }
 
+/* Huge blocks that grow past their peak take fresh pages that no free
+ * slot of the areas could have served: the slots waiting for the purge
+ * delay are given back then, not held beside them. */
+static void huge_growth_gives_back_waiting_slots(void **state)
+{
+  crowd_trim(); /* nothing waits, and the huge peak counts from here */
+  enum { BLOCKS = 8 };
+  char *blocks[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    blocks[i] = crowd_malloc(256 * 1024);
+    assert_non_null(blocks[i]);
+    fill_pattern(blocks[i], 0, 256 * 1024, SEED);
+  }
+  for (int i = 0; i < BLOCKS; i++) crowd_free(blocks[i]);
+  struct crowd_stats before = {.size = sizeof before};
+  crowd_stats_get(&before);
+  if (before.pages_free_resident < BLOCKS * 4)
+    fail_msg("8 freed 256 KiB blocks left only %llu slots waiting",
+             (unsigned long long)before.pages_free_resident);
+  struct timespec pause = {0, 40 * 1000 * 1000}; /* older than what is "just freed" */
+  nanosleep(&pause, NULL);
+  char *huge = crowd_malloc(8 * MiB);
+  assert_non_null(huge);
+  struct crowd_stats after = {.size = sizeof after};
+  crowd_stats_get(&after);
+  if (after.pages_free_resident != 0)
+    fail_msg("a huge block past the peak left %llu slots waiting",
+             (unsigned long long)after.pages_free_resident);
+  crowd_free(huge);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -249,6 +281,7 @@ int main(void)
     cmocka_unit_test(rebuilt_buffer_keeps_its_pages),
     cmocka_unit_test(shrinking_a_huge_block_gives_back_its_tail),
     cmocka_unit_test(growing_past_the_peak_empties_the_huge_cache),
+    cmocka_unit_test(huge_growth_gives_back_waiting_slots),
   };
   return cmocka_run_group_tests_name("realloc", tests, NULL, NULL);
 }
