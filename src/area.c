@@ -293,14 +293,15 @@ static size_t area_release_slots(struct area *area, uint64_t due_limit, bool for
 /* Releases the waiting slots freed more than JUST_FREED_MS ago, for huge
  * blocks that grow past their peak (huge.c): those fault in fresh pages
  * that no slot could have served, and the waiting slots would stack on
- * top of them. */
+ * top of them.  Nothing goes when the purge is off (CROWD_PURGE_DELAY=never,
+ * a negative M_TRIM_THRESHOLD). */
 size_t crowd_area_release_waiting(void) {
+  if (crowd_options.purge_delay_ms < 0 || !COUNTER_GET(pages_free_resident)) return 0;
   uint64_t now = crowd_os_now_ms(), ignored = 0;
   size_t released = 0;
   pthread_mutex_lock(&crowd_area_lock);
-  if (COUNTER_GET(pages_free_resident))
-    for (struct area *area = area_list; area; area = area->next)
-      if (area->waiting_mask) released += area_release_slots(area, now - JUST_FREED_MS, false, 0, &ignored);
+  for (struct area *area = area_list; area; area = area->next)
+    if (area->waiting_mask) released += area_release_slots(area, now - JUST_FREED_MS, false, 0, &ignored);
   pthread_mutex_unlock(&crowd_area_lock);
   return released;
 }

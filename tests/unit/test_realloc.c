@@ -5,6 +5,7 @@
 #include "unit_helpers.h"
 
 #include <crowd.h>
+#include <errno.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -260,7 +261,8 @@ static void huge_growth_gives_back_waiting_slots(void **state)
     fail_msg("8 freed 256 KiB blocks left only %llu slots waiting",
              (unsigned long long)before.pages_free_resident);
   struct timespec pause = {0, 40 * 1000 * 1000}; /* older than what is "just freed" */
-  nanosleep(&pause, NULL);
+  while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+  }
   char *huge = crowd_malloc(8 * MiB);
   assert_non_null(huge);
   struct crowd_stats after = {.size = sizeof after};
