@@ -214,6 +214,13 @@ static void shrinking_a_huge_block_gives_back_its_tail(void **state)
   crowd_free(p);
 }
 
+static struct crowd_stats stats_now(void)
+{
+  struct crowd_stats stats = {.size = sizeof stats};
+  crowd_stats_get(&stats);
+  return stats;
+}
+
 /* A huge block that grows past the peak of live huge bytes leaves nothing
  * cached beside it: the growth faults in fresh pages, and the freed
  * mapping would stack on top of them. */
@@ -227,17 +234,13 @@ static void growing_past_the_peak_empties_the_huge_cache(void **state)
   fill_pattern(kept, 0, 4 * MiB, SEED);
   fill_pattern(freed, 0, 8 * MiB, SEED);
   crowd_free(freed);
-  struct crowd_stats before = {.size = sizeof before};
-  crowd_stats_get(&before);
-  if (before.huge_cached_bytes < 8 * MiB)
-    fail_msg("a freed 8 MiB block left %llu bytes cached",
-             (unsigned long long)before.huge_cached_bytes);
+  uint64_t cached = stats_now().huge_cached_bytes;
+  if (cached < 8 * MiB)
+    fail_msg("a freed 8 MiB block left %llu bytes cached", (unsigned long long)cached);
   kept = resize_and_check(kept, 4 * MiB, 16 * MiB);
-  struct crowd_stats after = {.size = sizeof after};
-  crowd_stats_get(&after);
-  if (after.huge_cached_bytes != 0)
-    fail_msg("growing 4 -> 16 MiB past a 12 MiB peak kept %llu bytes cached",
-             (unsigned long long)after.huge_cached_bytes);
+  cached = stats_now().huge_cached_bytes;
+  if (cached != 0)
+    fail_msg("growing 4 -> 16 MiB past a 12 MiB peak kept %llu bytes cached", (unsigned long long)cached);
   crowd_free(kept);
 }
 
@@ -255,21 +258,17 @@ static void huge_growth_gives_back_waiting_slots(void **state)
     fill_pattern(blocks[i], 0, 256 * 1024, SEED);
   }
   for (int i = 0; i < BLOCKS; i++) crowd_free(blocks[i]);
-  struct crowd_stats before = {.size = sizeof before};
-  crowd_stats_get(&before);
-  if (before.pages_free_resident < BLOCKS * 4)
-    fail_msg("8 freed 256 KiB blocks left only %llu slots waiting",
-             (unsigned long long)before.pages_free_resident);
+  uint64_t waiting = stats_now().pages_free_resident;
+  if (waiting < BLOCKS * 4)
+    fail_msg("8 freed 256 KiB blocks left only %llu slots waiting", (unsigned long long)waiting);
   struct timespec pause = {0, 40 * 1000 * 1000}; /* older than what is "just freed" */
   while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
   }
   char *huge = crowd_malloc(8 * MiB);
   assert_non_null(huge);
-  struct crowd_stats after = {.size = sizeof after};
-  crowd_stats_get(&after);
-  if (after.pages_free_resident != 0)
-    fail_msg("a huge block past the peak left %llu slots waiting",
-             (unsigned long long)after.pages_free_resident);
+  waiting = stats_now().pages_free_resident;
+  if (waiting != 0)
+    fail_msg("a huge block past the peak left %llu slots waiting", (unsigned long long)waiting);
   crowd_free(huge);
 }
 
