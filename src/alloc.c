@@ -177,6 +177,7 @@ static void make_current(struct heap *heap, struct page *page) {
    * given back (free.c). */
   page->sparse_since = 0;
   page->floor = crowd_bucket_floor(page, 1);
+  crowd_borrow_on_current(heap, page);
   crowd_heap_set_current(heap, page->size_class, page);
 }
 
@@ -194,6 +195,7 @@ static void retire_full(struct heap *heap, struct page *page) {
 
 static void *alloc_locked(struct heap *heap, unsigned size_class) {
   struct page *page = heap->current[size_class];
+  crowd_borrow_note_dry(heap, size_class, page);
   bool looked_for_holes = false;
   for (;;) {
     if (page != &crowd_empty_page) {
@@ -213,6 +215,10 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
           continue;
         }
       }
+      /* Before fresh memory: a free block of the class above (borrow.c). */
+      void *borrowed = crowd_borrow_take(heap, size_class, page);
+      if (borrowed) return borrowed;
+      crowd_borrow_note_extension(heap, size_class);
       void *block = page_pop(page);
       if (block) return block;
       /* Remote frees that came in since the refill keep the page current. */

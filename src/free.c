@@ -164,6 +164,7 @@ static void mark_sparse(struct page *page) {
 }
 
 void crowd_free_locked(struct heap *heap, struct page *page) {
+  if (crowd_borrow_on_free(heap, page)) return;
   unsigned size_class = page->size_class;
   struct heap_class *hc = &heap->classes[size_class];
   if (LOAD(page->state) == PAGE_CURRENT) {

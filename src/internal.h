@@ -192,6 +192,13 @@ struct heap_class {
   struct page_list bucket[BUCKET_COUNT];
   struct page_list full;
   uint32_t bucket_mask;
+  /* Borrowing from the class above (borrow.c): blocked until a free of its
+   * own, on blocked_page, whose floor was floor_before_block; borrowed_from
+   * is the page it last took a block from. */
+  uint8_t borrow_blocked;
+  uint32_t floor_before_block;
+  struct page *blocked_page;
+  struct page *borrowed_from;
 };
 
 struct heap {
@@ -438,6 +445,13 @@ CROWD_HIDDEN void crowd_heap_set_current(struct heap *heap, unsigned size_class,
 CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);
 CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;
+
+/* ---- borrow.c: a block of the class above (owner's slow paths) ---- */
+CROWD_HIDDEN void *crowd_borrow_take(struct heap *heap, unsigned size_class, struct page *own);
+CROWD_HIDDEN void crowd_borrow_note_dry(struct heap *heap, unsigned size_class, struct page *page);
+CROWD_HIDDEN void crowd_borrow_note_extension(struct heap *heap, unsigned size_class);
+CROWD_HIDDEN void crowd_borrow_on_current(struct heap *heap, struct page *page);
+CROWD_HIDDEN bool crowd_borrow_on_free(struct heap *heap, struct page *page);
 
 /* ---- alloc.c / free.c slow paths ---- */
 CROWD_HIDDEN void *crowd_alloc_slow(struct heap *heap, unsigned size_class);
