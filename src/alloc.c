@@ -216,9 +216,8 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
         }
       }
       /* Before fresh memory: a free block of the class above (borrow.c). */
-      void *borrowed = crowd_borrow_take(heap, size_class, page);
-      if (borrowed) return borrowed;
-      crowd_borrow_note_extension(heap, size_class);
+      struct page *lender = crowd_borrow_lender(heap, size_class, page);
+      if (lender) return page_pop(lender);
       void *block = page_pop(page);
       if (block) return block;
       /* Remote frees that came in since the refill keep the page current. */

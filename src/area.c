@@ -290,6 +290,16 @@ static size_t area_release_slots(struct area *area, uint64_t due_limit, bool for
  * class that empties its page and refills it at once keeps it. */
 #define JUST_FREED_MS 20
 
+/* Releases, in every area, the free slots freed at or before cutoff.
+ * Called with crowd_area_lock. */
+static size_t release_freed_before_locked(uint64_t cutoff) {
+  uint64_t ignored = 0;
+  size_t released = 0;
+  for (struct area *area = area_list; area; area = area->next)
+    if (area->waiting_mask) released += area_release_slots(area, cutoff, false, 0, &ignored);
+  return released;
+}
+
 /* Releases the waiting slots freed more than JUST_FREED_MS ago, for huge
  * blocks that grow past their peak (huge.c): those fault in fresh pages
  * that no slot could have served, and the waiting slots would stack on
@@ -297,11 +307,9 @@ static size_t area_release_slots(struct area *area, uint64_t due_limit, bool for
  * a negative M_TRIM_THRESHOLD). */
 size_t crowd_area_release_waiting(void) {
   if (crowd_options.purge_delay_ms < 0 || !COUNTER_GET(pages_free_resident)) return 0;
-  uint64_t now = crowd_os_now_ms(), ignored = 0;
-  size_t released = 0;
+  uint64_t now = crowd_os_now_ms();
   pthread_mutex_lock(&crowd_area_lock);
-  for (struct area *area = area_list; area; area = area->next)
-    if (area->waiting_mask) released += area_release_slots(area, now - JUST_FREED_MS, false, 0, &ignored);
+  size_t released = release_freed_before_locked(now - JUST_FREED_MS);
   pthread_mutex_unlock(&crowd_area_lock);
   return released;
 }
@@ -328,8 +336,7 @@ static void purge_excess_locked(uint64_t now) {
   if (!count) return;
   uint64_t cutoff = now - age_sum / count;
   if (cutoff > now - JUST_FREED_MS) cutoff = now - JUST_FREED_MS;
-  uint64_t ignored = 0;
-  for (struct area *area = area_list; area; area = area->next) area_release_slots(area, cutoff, false, 0, &ignored);
+  release_freed_before_locked(cutoff);
 }
 
 /* Releases free slots that have waited out the delay (all of them with

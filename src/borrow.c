@@ -25,18 +25,15 @@ static bool may_borrow(const struct page *own) {
   return own->block_size >= 1024 && own->block_size < CROWD_THREAD_MAX;
 }
 
-/* A block of the class above for a class about to extend own, or NULL. */
-void *crowd_borrow_take(struct heap *heap, unsigned size_class, struct page *own) {
+/* The page of the class above to take a block from, for a class about to
+ * extend own; NULL if it has no free block (the class then extends, and
+ * what it borrowed before is behind it). */
+struct page *crowd_borrow_lender(struct heap *heap, unsigned size_class, struct page *own) {
   struct heap_class *hc = &heap->classes[size_class];
   if (!may_borrow(own) || hc->borrow_blocked) return NULL;
   struct page *lender = heap->current[size_class + 1];
-  struct block *block = lender->free; /* NULL on the empty page */
-  if (!block) return NULL;
-  lender->free = block->next;
-  STORE(lender->used, LOAD(lender->used) + 1);
-  block->check = 0;
-  hc->borrowed_from = lender;
-  return block;
+  hc->borrowed_from = lender->free ? lender : NULL; /* the empty page has no free block */
+  return hc->borrowed_from;
 }
 
 /* Blocks the class, and raises the page's floor to its live count: the
@@ -61,11 +58,6 @@ void crowd_borrow_note_dry(struct heap *heap, unsigned size_class, struct page *
   below->borrowed_from = NULL;
   struct page *borrower = heap->current[size_class - 1];
   if (borrower != &crowd_empty_page && !below->borrow_blocked) block_until_free(below, borrower);
-}
-
-/* The class extends its own page: what it borrowed is behind it. */
-void crowd_borrow_note_extension(struct heap *heap, unsigned size_class) {
-  heap->classes[size_class].borrowed_from = NULL;
 }
 
 /* A page becomes the class's current one (its floor just set): a blocked

@@ -447,9 +447,8 @@ CROWD_HIDDEN void crowd_heap_after_fork_child(void);
 CROWD_HIDDEN extern pthread_mutex_t crowd_heap_lock;
 
 /* ---- borrow.c: a block of the class above (owner's slow paths) ---- */
-CROWD_HIDDEN void *crowd_borrow_take(struct heap *heap, unsigned size_class, struct page *own);
+CROWD_HIDDEN struct page *crowd_borrow_lender(struct heap *heap, unsigned size_class, struct page *own);
 CROWD_HIDDEN void crowd_borrow_note_dry(struct heap *heap, unsigned size_class, struct page *page);
-CROWD_HIDDEN void crowd_borrow_note_extension(struct heap *heap, unsigned size_class);
 CROWD_HIDDEN void crowd_borrow_on_current(struct heap *heap, struct page *page);
 CROWD_HIDDEN bool crowd_borrow_on_free(struct heap *heap, struct page *page);
 
