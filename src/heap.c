@@ -78,9 +78,9 @@ static uint32_t pick_shared_index(const struct heap *heap, bool fresh) {
    * allocate at the same moment. */
   static uint32_t count;
   if (!count) {
-    cpu_set_t cpus;
-    int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : SHARED_HEAPS;
-    count = n < 1 ? 1 : n > SHARED_HEAPS ? SHARED_HEAPS : (uint32_t)n;
+    unsigned n = crowd_os_cpu_count();
+    if (!n) n = SHARED_HEAPS;
+    count = n > SHARED_HEAPS ? SHARED_HEAPS : n;
   }
   unsigned users[SHARED_HEAPS] = {0};
   for (struct heap *h = heap_list; h; h = h->next_heap)

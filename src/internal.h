@@ -374,6 +374,7 @@ CROWD_HIDDEN bool crowd_os_resident(void *p, size_t size, unsigned char *vector)
 CROWD_HIDDEN bool crowd_os_shrink(void *p, size_t old_size, size_t new_size);
 CROWD_HIDDEN uint64_t crowd_os_now_ms(void);
 CROWD_HIDDEN void crowd_os_random(void *buf, size_t size);
+CROWD_HIDDEN unsigned crowd_os_cpu_count(void);
 
 /* ---- message.c ---- */
 CROWD_HIDDEN void crowd_message(const char *fmt, ...);
