@@ -84,7 +84,12 @@
  * page faults; bigger blocks are mapped on their own (huge). */
 #define CROWD_LARGE_MAX ((size_t)32 * SLOT_SIZE)
 #define LARGE_CLASS 0xff
-#define CLASS_COUNT 88
+/* Classes: 8 of 16-byte steps up to 128 bytes, 8 per doubling up to 1 KiB,
+ * then 9 per doubling up to 128 KiB (the ninth: a power of two plus 16,
+ * see sizeclass.c). */
+#define HEADER_CLASS_SHIFT 10
+#define HEADER_CLASS_FIRST 32 /* crowd_size_class(1024) + 1 */
+#define CLASS_COUNT (HEADER_CLASS_FIRST + 7 * 9)
 #define CROWD_MIN_ALIGN 16
 
 /* 47-bit user address space: one registry byte per 4 MiB (32 MiB of
@@ -281,7 +286,11 @@ static inline unsigned crowd_size_class(size_t size) {
   if (likely(size <= 128)) return (unsigned)((size - (size != 0)) >> 4);
   size_t m = size - 1;
   unsigned k = 63u - (unsigned)__builtin_clzl(m);
-  return 8u + (k - 7u) * 8u + (unsigned)((m >> (k - 3u)) & 7u);
+  unsigned step = (unsigned)((m >> (k - 3u)) & 7u);
+  if (k < HEADER_CLASS_SHIFT) return 8u + (k - 7u) * 8u + step;
+  /* From 1 KiB up each doubling starts with a class of 2^k + 16. */
+  unsigned above_header = m - ((size_t)1 << k) >= 16;
+  return HEADER_CLASS_FIRST + (k - HEADER_CLASS_SHIFT) * 9u + above_header + step;
 }
 CROWD_HIDDEN void crowd_sizeclass_init(void);
 

@@ -67,6 +67,27 @@ static void mixed_sizes_written_to_usable_size_stay_separate(void **state)
   }
 }
 
+/* A buffer of a power of two plus a small header (SQLite's page cache:
+ * 4096 + 8, 1024 + 8) gets a block at most 16 bytes over the power of two,
+ * not the next class 12% up; every power of two stays a class of its own. */
+static void power_of_two_plus_a_header_is_not_padded(void **state)
+{
+  for (size_t power = 1024; power <= 65536; power *= 2) {
+    for (size_t header = 1; header <= 16; header += 7) {
+      void *p = crowd_malloc(power + header);
+      assert_non_null(p);
+      if (crowd_usable_size(p) != power + 16)
+        fail_msg("malloc(%zu): usable size %zu, want %zu", power + header, crowd_usable_size(p), power + 16);
+      crowd_free(p);
+    }
+    void *exact = crowd_malloc(power), *above = crowd_malloc(power + 17);
+    assert_int_equal(crowd_usable_size(exact), power);
+    assert_int_equal(crowd_usable_size(above), power + power / 8);
+    crowd_free(exact);
+    crowd_free(above);
+  }
+}
+
 static void usable_size_of_null_is_zero(void **state)
 {
   assert_int_equal(crowd_usable_size(NULL), 0);
@@ -77,6 +98,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(usable_size_covers_request_and_is_writable),
     cmocka_unit_test(mixed_sizes_written_to_usable_size_stay_separate),
+    cmocka_unit_test(power_of_two_plus_a_header_is_not_padded),
     cmocka_unit_test(usable_size_of_null_is_zero),
   };
   return cmocka_run_group_tests_name("usable_size", tests, NULL, NULL);
