@@ -227,7 +227,11 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
     if (atomic_load_explicit(&heap->notified, memory_order_relaxed)) take_notified(heap);
     page = crowd_heap_take_fullest(heap, size_class);
     if (!page) page = crowd_abandoned_take(size_class, heap);
-    if (!page) page = crowd_area_take_page(size_class);
+    if (!page) {
+      if (crowd_is_shared_heap(heap) && !crowd_area_has_waiting_run(crowd_classes[size_class].span))
+        crowd_heap_reclaim_empty(heap, size_class);
+      page = crowd_area_take_page(size_class);
+    }
     if (!page) return NULL;
     make_current(heap, page);
   }

@@ -115,6 +115,19 @@ static unsigned area_find_waiting_run(const struct area *area, unsigned span, bo
   return best;
 }
 
+/* Whether crowd_area_take_span would find a run with a slot still
+ * resident for a page of span slots, rather than fresh memory. */
+bool crowd_area_has_waiting_run(unsigned span) {
+  pthread_mutex_lock(&crowd_area_lock);
+  bool found = false;
+  for (struct area *area = area_list; area && !found; area = area->next) {
+    unsigned waiting;
+    found = area->waiting_mask && area_find_waiting_run(area, span, false, &waiting) != 0;
+  }
+  pthread_mutex_unlock(&crowd_area_lock);
+  return found;
+}
+
 struct page *crowd_area_take_page(unsigned size_class) {
   bool zero;
   struct page *page = crowd_area_take_span(crowd_classes[size_class].span, false, &zero);
@@ -285,10 +298,6 @@ static size_t area_release_slots(struct area *area, uint64_t due_limit, bool for
   *next_due_out = next_due;
   return released;
 }
-
-/* Slots freed this recently are never released ahead of the delay: a
- * class that empties its page and refills it at once keeps it. */
-#define JUST_FREED_MS 20
 
 /* Releases, in every area, the free slots freed at or before cutoff.
  * Called with crowd_area_lock. */

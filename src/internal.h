@@ -393,6 +393,10 @@ CROWD_HIDDEN size_t crowd_vformat(char *buf, size_t cap, const char *fmt, __buil
 
 /* ---- area.c: pages out of areas, guarded by crowd_area_lock ---- */
 CROWD_HIDDEN extern pthread_mutex_t crowd_area_lock;
+/* Slots and pages freed this recently are never released or taken from
+ * their class ahead of the delay: a class that empties its page and
+ * refills it at once keeps it. */
+#define JUST_FREED_MS 20
 CROWD_HIDDEN struct page *crowd_area_take_page(unsigned size_class);
 CROWD_HIDDEN struct page *crowd_area_take_span(unsigned span, bool large, bool *zero);
 CROWD_HIDDEN void crowd_area_return_page(struct page *page);
@@ -451,6 +455,8 @@ CROWD_HIDDEN void crowd_heap_queue(struct heap *heap, struct page *page);
 CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
 CROWD_HIDDEN struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class);
 CROWD_HIDDEN struct page *crowd_heap_take_roomy(struct heap *heap, unsigned size_class);
+CROWD_HIDDEN void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class);
+CROWD_HIDDEN bool crowd_area_has_waiting_run(unsigned span);
 CROWD_HIDDEN void crowd_heap_set_current(struct heap *heap, unsigned size_class, struct page *page);
 CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);
