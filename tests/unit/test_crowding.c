@@ -8,6 +8,7 @@
 
 #include <crowd.h>
 #include <stdlib.h>
+#include <time.h>
 
 enum {
   BLOCK = 64,
@@ -53,10 +54,33 @@ static void holes_are_filled_before_fresh_blocks(void **state)
   for (size_t i = 0; i < FILLED; i++) crowd_free(blocks[i]);
 }
 
+/* A shared-heap class (8-128 KiB blocks) that needs a page takes the
+ * memory of another class's page that emptied a while ago, instead of
+ * fresh memory: the emptied page would otherwise keep its memory until
+ * the purge delay (src/heap.c, crowd_heap_reclaim_empty).  Both classes
+ * here have pages of two 64 KiB slots, so the new page starts where the
+ * emptied one did. */
+static void emptied_shared_page_serves_another_class(void **state)
+{
+  (void)state;
+  crowd_trim(); /* no freed slot waits anywhere: the next page would be fresh */
+  void *first = crowd_malloc(20000);
+  assert_non_null(first);
+  crowd_free(first);
+  struct timespec pause = {0, 30 * 1000 * 1000};
+  while (nanosleep(&pause, &pause) != 0) {}
+  void *other = crowd_malloc(18000);
+  assert_non_null(other);
+  if (other != first)
+    fail_msg("malloc(18000) at %p, not in the page malloc(20000) emptied at %p", other, first);
+  crowd_free(other);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(holes_are_filled_before_fresh_blocks),
+      cmocka_unit_test(emptied_shared_page_serves_another_class),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
