@@ -55,7 +55,7 @@ static inline struct block *alloc_pop(struct crowd_thread *thread, struct page *
 static inline void *alloc_direct(size_t step) {
   struct crowd_thread *thread = &crowd_thread;
   crowd_busy_enter(thread);
-  struct page *page = LOAD(thread->heap->direct[step]);
+  struct page *page = LOAD(thread->tables->direct[step]);
   struct block *block = alloc_pop(thread, page);
   if (likely(block != NULL)) return block;
   return alloc_refill(thread, page, crowd_size_class(step << 4)); /* the class only here */
@@ -64,7 +64,7 @@ static inline void *alloc_direct(size_t step) {
 static inline void *alloc_fast(unsigned size_class) {
   struct crowd_thread *thread = &crowd_thread;
   crowd_busy_enter(thread);
-  struct page *page = LOAD(thread->heap->current[size_class]);
+  struct page *page = LOAD(thread->tables->current[size_class]);
   struct block *block = alloc_pop(thread, page);
   if (likely(block != NULL)) return block;
   return alloc_refill(thread, page, size_class);
@@ -194,7 +194,7 @@ static void retire_full(struct heap *heap, struct page *page) {
 }
 
 static void *alloc_locked(struct heap *heap, unsigned size_class) {
-  struct page *page = heap->current[size_class];
+  struct page *page = heap->tables.current[size_class];
   crowd_borrow_note_dry(heap, size_class, page);
   bool looked_for_holes = false;
   for (;;) {

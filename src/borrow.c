@@ -31,7 +31,7 @@ static bool may_borrow(const struct page *own) {
 struct page *crowd_borrow_lender(struct heap *heap, unsigned size_class, struct page *own) {
   struct heap_class *hc = &heap->classes[size_class];
   if (!may_borrow(own) || hc->borrow_blocked) return NULL;
-  struct page *lender = heap->current[size_class + 1];
+  struct page *lender = heap->tables.current[size_class + 1];
   hc->borrowed_from = lender->free ? lender : NULL; /* the empty page has no free block */
   return hc->borrowed_from;
 }
@@ -56,7 +56,7 @@ void crowd_borrow_note_dry(struct heap *heap, unsigned size_class, struct page *
   struct heap_class *below = &heap->classes[size_class - 1];
   if (below->borrowed_from != page) return;
   below->borrowed_from = NULL;
-  struct page *borrower = heap->current[size_class - 1];
+  struct page *borrower = heap->tables.current[size_class - 1];
   if (borrower != &crowd_empty_page && !below->borrow_blocked) block_until_free(below, borrower);
 }
 
@@ -79,7 +79,7 @@ bool crowd_borrow_on_free(struct heap *heap, struct page *page) {
   struct page *raised = hc->blocked_page;
   hc->blocked_page = NULL;
   /* Queued or retired since, it has a floor of its own already. */
-  if (heap->current[size_class] != raised || LOAD(raised->state) != PAGE_CURRENT) return false;
+  if (heap->tables.current[size_class] != raised || LOAD(raised->state) != PAGE_CURRENT) return false;
   raised->floor = hc->floor_before_block;
   return raised == page && LOAD(page->used) >= page->floor;
 }

@@ -25,9 +25,13 @@ static struct page_list abandoned[CLASS_COUNT];
 static _Atomic uint32_t abandoned_count[CLASS_COUNT]; /* peeked without the lock */
 
 struct page crowd_empty_page;
-struct heap crowd_empty_heap = {.direct = {[0 ... DIRECT_COUNT - 1] = &crowd_empty_page},
-                                 .current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page},
-                                 .owner_busy = &crowd_never_busy};
+/* The heap of threads that have not allocated yet: an address to compare
+ * with (zero, in .bss).  Its tables are crowd_empty_tables, where every
+ * class's current page is the empty page, so the first malloc lands in
+ * the slow path and gets the thread a heap. */
+struct heap crowd_empty_heap;
+struct heap_tables crowd_empty_tables = {.direct = {[0 ... DIRECT_COUNT - 1] = &crowd_empty_page},
+                                         .current = {[0 ... CLASS_COUNT - 1] = &crowd_empty_page}};
 /* Large classes, for every thread, under its lock (see CROWD_THREAD_MAX).
  * Zero until first used, and set up then: as initialised data their
  * pointers would be relocated at load, which dirties all 33 KiB of them in
@@ -63,7 +67,7 @@ struct heap *crowd_shared_heap(unsigned index) {
   pthread_mutex_unlock(&crowd_heap_lock);
   return heap;
 }
-__thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) = {.heap = &crowd_empty_heap};
+__thread struct crowd_thread crowd_thread __attribute__((tls_model("initial-exec"))) = {.heap = &crowd_empty_heap, .tables = &crowd_empty_tables};
 _Atomic uint8_t crowd_never_busy;
 
 /* The shared heap for a thread's large classes: one that the fewest live
@@ -104,6 +108,7 @@ static void heap_park(struct heap *heap) {
 static void heap_thread_exit(void *value) {
   struct heap *heap = value;
   crowd_thread.heap = &crowd_empty_heap;
+  crowd_thread.tables = &crowd_empty_tables;
   if (heap && heap != &crowd_empty_heap) {
     /* The release thread reads the busy flag under the heap's lock: once
      * the thread is gone its TLS is too. */
@@ -160,6 +165,7 @@ struct heap *crowd_heap_for_thread(void) {
   COUNTER_ADD(heaps_live, 1);
   pthread_mutex_unlock(&crowd_heap_lock);
   crowd_thread.heap = heap;
+  crowd_thread.tables = &heap->tables;
   /* pthread_setspecific may allocate for high key numbers: the heap is
    * already installed, so that allocation takes the normal path. */
   if (heap_key_ready) pthread_setspecific(heap_key, heap);
@@ -179,7 +185,7 @@ struct heap *crowd_heap_for_thread(void) {
 void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class) {
   uint64_t now = crowd_os_now_ms();
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
-    struct page *page = heap->current[c];
+    struct page *page = heap->tables.current[c];
     if (c == size_class || page == &crowd_empty_page || LOAD(page->used) != 0) continue;
     /* freed_at_ms: it emptied while current (crowd_free_locked). */
     if (!page->freed_at_ms || now - page->freed_at_ms < JUST_FREED_MS) continue;
@@ -214,11 +220,11 @@ void crowd_heap_queue(struct heap *heap, struct page *page) {
 /* The page a class allocates from, in current[] and in the direct[] steps
  * of its sizes. */
 void crowd_heap_set_current(struct heap *heap, unsigned size_class, struct page *page) {
-  STORE(heap->current[size_class], page);
+  STORE(heap->tables.current[size_class], page);
   uint32_t size = crowd_classes[size_class].size;
   if (size > CROWD_DIRECT_MAX) return;
   unsigned first = size_class == 0 ? 0 : crowd_classes[size_class - 1].size / 16 + 1;
-  for (unsigned step = first; step <= size / 16; step++) STORE(heap->direct[step], page);
+  for (unsigned step = first; step <= size / 16; step++) STORE(heap->tables.direct[step], page);
 }
 
 /* Moves a queued page to the bucket its occupancy says now. */
@@ -326,7 +332,7 @@ void crowd_heap_abandon_pages(struct heap *heap) {
   for (; notified; notified = notified->notify_next) atomic_store_explicit(&notified->notified, 0, memory_order_relaxed);
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct heap_class *hc = &heap->classes[c];
-    struct page *current = heap->current[c];
+    struct page *current = heap->tables.current[c];
     crowd_heap_set_current(heap, c, &crowd_empty_page);
     if (current != &crowd_empty_page) page_abandon(current);
     for (unsigned b = 0; b < BUCKET_COUNT; b++)
@@ -513,7 +519,7 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
   unsigned count = 0;
   size_t bytes = 0;
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
-    struct page *page = LOAD(heap->current[c]);
+    struct page *page = LOAD(heap->tables.current[c]);
     if (page != &crowd_empty_page) {
       unsigned kinds;
       if (LOAD(page->used) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, force, next_due_ms))

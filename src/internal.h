@@ -206,9 +206,18 @@ struct heap_class {
   struct page *borrowed_from;
 };
 
-struct heap {
+/* A heap's page tables, what malloc's fast path reads.  A struct of their
+ * own so that a thread that has not allocated yet can point at tables of
+ * empty pages (crowd_empty_tables) without a whole empty heap in the
+ * library's initialised data: its 11 KiB of class lists, all zero, made
+ * every program map 8 KiB more of the library file. */
+struct heap_tables {
   _Atomic(struct page *) direct[DIRECT_COUNT];  /* current[] by 16-byte size step: malloc's fast path */
   _Atomic(struct page *) current[CLASS_COUNT];  /* the fast path of larger sizes and of memalign */
+};
+
+struct heap {
+  struct heap_tables tables;
   /* The owner thread's busy flag (struct crowd_thread), for the release
    * thread; a flag that is never set while no thread owns the heap.
    * Changed under the heap's lock. */
@@ -239,6 +248,7 @@ struct class_info {
 CROWD_HIDDEN extern struct class_info crowd_classes[CLASS_COUNT];
 CROWD_HIDDEN extern uintptr_t crowd_cookie;
 CROWD_HIDDEN extern struct heap crowd_empty_heap;
+CROWD_HIDDEN extern struct heap_tables crowd_empty_tables;
 /* A few shared heaps, live threads spread evenly over them, so that threads
  * allocating large-class blocks at the same time rarely wait for each other. */
 #define SHARED_HEAPS 4
@@ -254,6 +264,7 @@ CROWD_HIDDEN extern _Atomic uint8_t crowd_area_kinds[REGISTRY_SIZE];
  * GOT load finds all of it. */
 struct crowd_thread {
   struct heap *heap; /* &crowd_empty_heap until the thread's first malloc */
+  struct heap_tables *tables; /* &heap->tables; &crowd_empty_tables until then */
   /* Set around the owner's lock-free use of its pages, so the release
    * thread can tell (after a membarrier) that a page it wants to take from
    * an idle heap is not being used.  Per thread, so that threads which only
