@@ -172,6 +172,7 @@ static void make_current(struct heap *heap, struct page *page) {
   STORE(page->state, PAGE_CURRENT);
   STORE(page->heap, heap);
   page->freed_at_ms = 0;
+  page->reclaim_seen = 0;
   /* A current page that drains to its last eighth goes to the slow path:
    * set aside if fuller pages wait with room, else its free sub-pages are
    * given back (free.c). */
@@ -203,7 +204,10 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
        * frees, then those set aside by a sub-page release, then the holes
        * of a fuller page of the class, and only then the page's untouched
        * end (which would fault in new memory). */
-      if (page->free || crowd_page_refill_free(page)) return page_pop(page);
+      if (page->free || crowd_page_refill_free(page)) {
+        if (unlikely(page->reclaim_seen)) page->reclaim_seen = 0; /* in use: see crowd_heap_reclaim_empty */
+        return page_pop(page);
+      }
       if (page->subpages_released) crowd_page_restore_subpages(page);
       if (!looked_for_holes && LOAD(page->used) > 0) {
         looked_for_holes = true; /* once: the page set aside here is queued, and could come back */

@@ -11,7 +11,6 @@
  * reuse each other's pages as they are, with their remote frees).  A heap
  * parked for the purge delay has its pages abandoned, so that threads that
  * already run can adopt them. */
-#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -173,14 +172,17 @@ struct heap *crowd_heap_for_thread(void) {
 }
 
 /* Before size_class takes fresh memory: the current pages of the heap's
- * other classes that emptied a while ago go back to the area, where the
- * new page takes their slots, still resident, instead of faulting in new
- * ones.  An emptied page stays current so that a malloc/free loop keeps
- * it, and the release thread takes it only after the purge delay; until
- * then it holds memory no other class can use.  For the shared heaps,
- * whose pages hold a few blocks of 8-128 KiB: python in bench/speed peaks
- * 0.9% lower (52.4 -> 51.9 MiB).  Thread heaps are left alone: there it
- * did not help, and xmalloc-t2's peak, noisy as it is, looked worse.
+ * other classes that have stayed empty go back to the area, where the new
+ * page takes their slots, still resident, instead of faulting in new ones.
+ * An emptied page stays current so that a malloc/free loop keeps it, and
+ * the release thread takes it only after the purge delay; until then it
+ * holds memory no other class can use.  "Stayed empty": empty for 20 ms,
+ * and found empty here before with no block handed out since (a second
+ * chance; the time it emptied alone says nothing of a loop, which frees
+ * back to empty without a slow path).  For the shared heaps, whose pages
+ * hold a few blocks of 8-128 KiB: python in bench/speed peaks 0.5% lower
+ * (52.2 -> 51.9 MiB, medians of 5).  Thread heaps are left alone: there it did not
+ * help, and xmalloc-t2's peak, noisy as it is, looked worse.
  * Called with the heap's lock. */
 void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class) {
   uint64_t now = crowd_os_now_ms();
@@ -189,6 +191,7 @@ void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class) {
     if (c == size_class || page == &crowd_empty_page || LOAD(page->used) != 0) continue;
     /* freed_at_ms: it emptied while current (crowd_free_locked). */
     if (!page->freed_at_ms || now - page->freed_at_ms < JUST_FREED_MS) continue;
+    if (!page->reclaim_seen) { page->reclaim_seen = 1; continue; }
     crowd_heap_set_current(heap, c, &crowd_empty_page);
     crowd_area_return_page(page);
   }

@@ -85,11 +85,13 @@
 #define CROWD_LARGE_MAX ((size_t)32 * SLOT_SIZE)
 #define LARGE_CLASS 0xff
 /* Classes: 8 of 16-byte steps up to 128 bytes, 8 per doubling up to 1 KiB,
- * then 9 per doubling up to 128 KiB (the ninth: a power of two plus 16,
- * see sizeclass.c). */
-#define HEADER_CLASS_SHIFT 10
-#define HEADER_CLASS_FIRST 32 /* crowd_size_class(1024) + 1 */
-#define CLASS_COUNT (HEADER_CLASS_FIRST + 7 * 9)
+ * 9 per doubling from 1 KiB to 16 KiB (the ninth: a power of two plus 16,
+ * see sizeclass.c), then 8 per doubling again up to 128 KiB. */
+#define HEADER_CLASS_SHIFT 10     /* the first doubling with a class of 2^k + 16 */
+#define HEADER_CLASS_END_SHIFT 14 /* and the first without */
+#define HEADER_CLASS_FIRST 32     /* crowd_size_class(1024) + 1 */
+#define HEADER_CLASS_AFTER (HEADER_CLASS_FIRST + (HEADER_CLASS_END_SHIFT - HEADER_CLASS_SHIFT) * 9)
+#define CLASS_COUNT (HEADER_CLASS_AFTER + (17 - HEADER_CLASS_END_SHIFT) * 8)
 #define CROWD_MIN_ALIGN 16
 
 /* 47-bit user address space: one registry byte per 4 MiB (32 MiB of
@@ -157,6 +159,7 @@ struct page {
   _Atomic uint8_t notified;   /* FULL page already told its heap of a remote free */
   uint8_t dirty;              /* PAGE_FREE slot: memory may hold old bytes */
   uint8_t released;           /* PAGE_FREE slot: given back to the kernel */
+  uint8_t reclaim_seen;       /* current, empty: seen so by crowd_heap_reclaim_empty, unused since */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct page) == 128, "page descriptors are two cache lines");
@@ -299,7 +302,8 @@ static inline unsigned crowd_size_class(size_t size) {
   unsigned k = 63u - (unsigned)__builtin_clzl(m);
   unsigned step = (unsigned)((m >> (k - 3u)) & 7u);
   if (k < HEADER_CLASS_SHIFT) return 8u + (k - 7u) * 8u + step;
-  /* From 1 KiB up each doubling starts with a class of 2^k + 16. */
+  if (k >= HEADER_CLASS_END_SHIFT) return HEADER_CLASS_AFTER + (k - HEADER_CLASS_END_SHIFT) * 8u + step;
+  /* From 1 KiB to 16 KiB each doubling starts with a class of 2^k + 16. */
   unsigned above_header = m - ((size_t)1 << k) >= 16;
   return HEADER_CLASS_FIRST + (k - HEADER_CLASS_SHIFT) * 9u + above_header + step;
 }
@@ -409,6 +413,7 @@ CROWD_HIDDEN extern pthread_mutex_t crowd_area_lock;
  * refills it at once keeps it. */
 #define JUST_FREED_MS 20
 CROWD_HIDDEN struct page *crowd_area_take_page(unsigned size_class);
+CROWD_HIDDEN bool crowd_area_has_waiting_run(unsigned span);
 CROWD_HIDDEN struct page *crowd_area_take_span(unsigned span, bool large, bool *zero);
 CROWD_HIDDEN void crowd_area_return_page(struct page *page);
 CROWD_HIDDEN void crowd_area_return_page_released(struct page *page);
@@ -467,7 +472,6 @@ CROWD_HIDDEN void crowd_heap_unqueue(struct heap *heap, struct page *page);
 CROWD_HIDDEN struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class);
 CROWD_HIDDEN struct page *crowd_heap_take_roomy(struct heap *heap, unsigned size_class);
 CROWD_HIDDEN void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class);
-CROWD_HIDDEN bool crowd_area_has_waiting_run(unsigned span);
 CROWD_HIDDEN void crowd_heap_set_current(struct heap *heap, unsigned size_class, struct page *page);
 CROWD_HIDDEN size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN void crowd_heap_after_fork_child(void);

@@ -38,6 +38,7 @@ static void page_reset(struct page *page, uint32_t block_size, uint32_t capacity
   page->subpages_released = 0;
   page->released_at_used = UINT16_MAX;
   page->sparse_since = 0;
+  page->reclaim_seen = 0;
   for (unsigned s = 0; s < page->span; s++) crowd_page_area(page)->pages[page->slot + s].released_sub = 0;
   page->start = (char *)crowd_page_area(page) + ((size_t)page->slot << SLOT_SHIFT);
   page->bucket = 0;

@@ -3,11 +3,13 @@
  * class, so an aligned request can always find a class whose blocks all
  * fall on its alignment.
  *
- * From 1 KiB up, each doubling also has a class of a power of two plus 16
- * bytes.  Programs size buffers as a power of two plus a small header:
- * SQLite's page cache allocates 4096 + 8 and 1024 + 8 bytes, which the next
- * class (4608, 1152) would pad by 12%.  At SQLite's peak in bench/speed
- * those two sizes hold 61 MiB, and the padding was 6.5 MiB of it. */
+ * From 1 KiB to 16 KiB, each doubling also has a class of a power of two
+ * plus 16 bytes.  Programs size buffers as a power of two plus a small
+ * header: SQLite's page cache allocates 4096 + 8 and 1024 + 8 bytes, which
+ * the next class (4608, 1152) would pad by 12%.  At SQLite's peak in
+ * bench/speed those two sizes hold 61 MiB, and the padding was 6.5 MiB of
+ * it.  Not above 16 KiB: 16 KiB + 16 would need pages of 8 slots, and
+ * 64 KiB + 16 of 16, to hold a few blocks without wasting much of them. */
 #include "internal.h"
 
 struct class_info crowd_classes[CLASS_COUNT];
@@ -16,6 +18,11 @@ static uint32_t class_size(unsigned c) {
   if (c < 8) return 16u * (c + 1);
   if (c < HEADER_CLASS_FIRST) {
     unsigned group = (c - 8) / 8, step = (c - 8) % 8, k = group + 7;
+    return (1u << k) + (step + 1) * (1u << (k - 3));
+  }
+  if (c >= HEADER_CLASS_AFTER) {
+    unsigned group = (c - HEADER_CLASS_AFTER) / 8, step = (c - HEADER_CLASS_AFTER) % 8;
+    unsigned k = group + HEADER_CLASS_END_SHIFT;
     return (1u << k) + (step + 1) * (1u << (k - 3));
   }
   unsigned group = (c - HEADER_CLASS_FIRST) / 9, j = (c - HEADER_CLASS_FIRST) % 9;

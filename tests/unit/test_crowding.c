@@ -55,25 +55,42 @@ static void holes_are_filled_before_fresh_blocks(void **state)
 }
 
 /* A shared-heap class (8-128 KiB blocks) that needs a page takes the
- * memory of another class's page that emptied a while ago, instead of
- * fresh memory: the emptied page would otherwise keep its memory until
- * the purge delay (src/heap.c, crowd_heap_reclaim_empty).  Both classes
- * here have pages of two 64 KiB slots, so the new page starts where the
- * emptied one did. */
+ * memory of another class's page that has stayed empty, instead of fresh
+ * memory: the emptied page would otherwise keep its memory until the
+ * purge delay (src/heap.c, crowd_heap_reclaim_empty).  "Stayed empty":
+ * emptied 20 ms ago or more and found so at an earlier fresh page of the
+ * heap, unused since; a class that allocates from its page meanwhile
+ * keeps it.  The four classes here have pages of two 64 KiB slots, so a
+ * page formed on the emptied one starts where it did. */
 static void emptied_shared_page_serves_another_class(void **state)
 {
   (void)state;
   crowd_trim(); /* no freed slot waits anywhere: the next page would be fresh */
-  void *first = crowd_malloc(20000);
-  assert_non_null(first);
-  crowd_free(first);
   struct timespec pause = {0, 30 * 1000 * 1000};
+  void *looping = crowd_malloc(24000), *idle = crowd_malloc(20000);
+  assert_non_null(looping);
+  assert_non_null(idle);
+  crowd_free(looping);
+  crowd_free(idle);
   while (nanosleep(&pause, &pause) != 0) {}
-  void *other = crowd_malloc(18000);
-  assert_non_null(other);
-  if (other != first)
-    fail_msg("malloc(18000) at %p, not in the page malloc(20000) emptied at %p", other, first);
-  crowd_free(other);
+  /* A fresh page: both emptied pages are seen empty, neither goes yet. */
+  void *second = crowd_malloc(18000);
+  assert_non_null(second);
+  if (second == looping || second == idle)
+    fail_msg("malloc(18000) took an emptied page at the first look");
+  /* The 24000-byte class allocates again: its page is in use. */
+  crowd_free(crowd_malloc(24000));
+  /* Another fresh page: the 20000-byte page stayed empty and serves it. */
+  void *third = crowd_malloc(32000);
+  assert_non_null(third);
+  if (third != idle)
+    fail_msg("malloc(32000) at %p, not in the page malloc(20000) emptied at %p", third, idle);
+  crowd_free(second);
+  crowd_free(third);
+  void *again = crowd_malloc(24000);
+  if (again != looping)
+    fail_msg("malloc(24000) at %p: its class lost the page it kept using at %p", again, looping);
+  crowd_free(again);
 }
 
 int main(void)

@@ -30,8 +30,10 @@ static char *resize_and_check(char *p, size_t old_size, size_t new_size)
   return q;
 }
 
-/* 7% steps are finer than any class spacing, so each class (and each
- * class limit) is entered on the way up and again on the way down. */
+/* 7% steps are finer than the 12.5% spacing of the classes, so nearly
+ * every class (and class limit) is entered on the way up and again on the
+ * way down; the power-of-two-plus-16 classes are too close to their power
+ * of two for these steps (unit.usable_size checks those). */
 static size_t grow_7_percent(size_t n)
 {
   size_t next = (size_t)((double)n * 1.07);

@@ -69,9 +69,10 @@ static void mixed_sizes_written_to_usable_size_stay_separate(void **state)
   }
 }
 
-/* A buffer of a power of two plus a small header (SQLite's page cache:
- * 4096 + 8, 1024 + 8) gets a block at most 16 bytes over the power of two,
- * not the next class 12% up; every power of two stays a class of its own.
+/* A buffer of a power of two from 1 KiB to 8 KiB plus a small header
+ * (SQLite's page cache: 4096 + 8, 1024 + 8) gets a block at most 16 bytes
+ * over the power of two, not the next class 12% up; every power of two
+ * stays a class of its own.  From 16 KiB up the next class is 12% up.
  * In a thread of its own, on a fresh heap: a 1-8 KiB class may borrow a
  * block of the class above when that class has a page with room
  * (borrow.c), and here the class above has none yet when it is asked. */
@@ -79,11 +80,11 @@ static void *check_header_classes(void *failure)
 {
   /* In this order each class is asked for before the class above it has
    * a page: power, power + 16, power + power / 8. */
-  for (size_t power = 1024; power <= 65536; power *= 2) {
+  for (size_t power = 1024; power <= 8192; power *= 2) {
     void *exact = crowd_malloc(power);
     size_t exact_usable = crowd_usable_size(exact);
     crowd_free(exact);
-    for (size_t header = 1; header <= 16; header += 7) {
+    for (size_t header = 1; header <= 16; header += 5) {
       void *p = crowd_malloc(power + header);
       size_t usable = p ? crowd_usable_size(p) : 0;
       crowd_free(p);
@@ -101,6 +102,11 @@ static void *check_header_classes(void *failure)
       return NULL;
     }
   }
+  void *beyond = crowd_malloc(16384 + 8);
+  size_t beyond_usable = crowd_usable_size(beyond);
+  crowd_free(beyond);
+  if (beyond_usable != 16384 + 2048)
+    snprintf(failure, 200, "malloc(16392): usable size %zu, want 18432", beyond_usable);
   return NULL;
 }
 
