@@ -8,8 +8,9 @@
  * header: SQLite's page cache allocates 4096 + 8 and 1024 + 8 bytes, which
  * the next class (4608, 1152) would pad by 12%.  At SQLite's peak in
  * bench/speed those two sizes hold 61 MiB, and the padding was 6.5 MiB of
- * it.  Not above 16 KiB: 16 KiB + 16 would need pages of 8 slots, and
- * 64 KiB + 16 of 16, to hold a few blocks without wasting much of them. */
+ * it.  Not above 16 KiB: 16 KiB + 16 would need pages of 4 slots,
+ * 32 KiB + 16 of 8 and 64 KiB + 16 of 16, to hold a few blocks without
+ * wasting much of them. */
 #include "internal.h"
 
 struct class_info crowd_classes[CLASS_COUNT];
