@@ -15,22 +15,6 @@
 
 struct class_info crowd_classes[CLASS_COUNT];
 
-static uint32_t class_size(unsigned c) {
-  if (c < 8) return 16u * (c + 1);
-  if (c < HEADER_CLASS_FIRST) {
-    unsigned group = (c - 8) / 8, step = (c - 8) % 8, k = group + 7;
-    return (1u << k) + (step + 1) * (1u << (k - 3));
-  }
-  if (c >= HEADER_CLASS_AFTER) {
-    unsigned group = (c - HEADER_CLASS_AFTER) / 8, step = (c - HEADER_CLASS_AFTER) % 8;
-    unsigned k = group + HEADER_CLASS_END_SHIFT;
-    return (1u << k) + (step + 1) * (1u << (k - 3));
-  }
-  unsigned group = (c - HEADER_CLASS_FIRST) / 9, j = (c - HEADER_CLASS_FIRST) % 9;
-  unsigned k = group + HEADER_CLASS_SHIFT;
-  return j == 0 ? (1u << k) + 16 : (1u << k) + j * (1u << (k - 3));
-}
-
 /* Classes of the thread heaps (up to CROWD_THREAD_MAX): pages of at least
  * 32 blocks, so 2-4 slots for blocks of 2-8 KiB.  A page of a few blocks
  * fills and drains within a few operations, so a class whose live count
@@ -60,9 +44,12 @@ static uint32_t class_span(uint32_t size) {
 }
 
 void crowd_sizeclass_init(void) {
+  /* A class's size is the largest size crowd_size_class maps to it: the
+   * formula there is the only definition of the classes.  Every class
+   * size is a multiple of 16. */
+  for (uint32_t size = 16; size <= CROWD_SMALL_MAX; size += 16) crowd_classes[crowd_size_class(size)].size = size;
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct class_info *info = &crowd_classes[c];
-    info->size = class_size(c);
     info->span = class_span(info->size);
     info->capacity = (uint32_t)(((uint64_t)info->span << SLOT_SHIFT) / info->size);
   }
