@@ -167,6 +167,7 @@ static void take_notified(struct heap *heap) {
 }
 
 static void make_current(struct heap *heap, struct page *page) {
+  heap->page_switches++;
   crowd_page_disarm(page);
   crowd_page_restore_subpages(page);
   STORE(page->state, PAGE_CURRENT);

@@ -1,0 +1,110 @@
+/* A busy heap keeps the free memory of the pages it still uses.
+ *
+ * The release thread gives back the free 4 KiB sub-pages of a page that
+ * stays sparse for the purge delay (here 50 ms).  While the page's heap
+ * keeps making pages current, that memory is likely to be wanted again,
+ * and giving it back would cost a page fault per 4 KiB when it is: it
+ * waits eight delays instead (heap.c, BUSY_HOLD).  Once the heap stops,
+ * it goes without any further call into crowd.  Residency is read with
+ * mincore(2); the release thread runs on its own. */
+#include "unit_helpers.h"
+
+#include <crowd.h>
+#include <linux/membarrier.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+enum { SLOT = 64 * 1024, OS_PAGE_BYTES = 4096, SUBPAGES = SLOT / OS_PAGE_BYTES };
+enum { BLOCK = 256, BLOCKS = SLOT / BLOCK, KEEP_EVERY = 32 };
+
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static unsigned resident_subpages(uintptr_t slot)
+{
+  unsigned char vec[SUBPAGES];
+  assert_int_equal(mincore((void *)slot, SLOT, vec), 0);
+  unsigned count = 0;
+  for (int i = 0; i < SUBPAGES; i++) count += vec[i] & 1;
+  return count;
+}
+
+/* One round of work that makes pages current: a class of its own filled
+ * past one page and emptied again. */
+static void switch_pages(void)
+{
+  enum { SIZE = 1024, COUNT = 2 * SLOT / SIZE + 1 };
+  void *blocks[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    assert_non_null(blocks[i] = crowd_malloc(SIZE));
+    memset(blocks[i], 1, 64);
+  }
+  for (int i = 0; i < COUNT; i++) crowd_free(blocks[i]);
+}
+
+static void sparse_page_waits_while_its_heap_is_busy(void **state)
+{
+  (void)state;
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) <= 0 ||
+      !(syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+    skip(); /* without membarrier the release thread takes nothing from a live heap */
+  /* One page of 256-byte blocks, every byte written, then all but every
+   * 32nd block freed: 8 live blocks, one in every other sub-page. */
+  void *blocks[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    assert_non_null(blocks[i] = crowd_malloc(BLOCK));
+    memset(blocks[i], 0x5a, BLOCK);
+  }
+  uintptr_t slot = (uintptr_t)blocks[0] & ~(uintptr_t)(SLOT - 1);
+  for (int i = 0; i < BLOCKS; i++)
+    if (((uintptr_t)blocks[i] & ~(uintptr_t)(SLOT - 1)) != slot) fail_msg("block %d is not in the first block's slot", i);
+  for (int i = 0; i < BLOCKS; i++)
+    if (i % KEEP_EVERY != 0) crowd_free(blocks[i]);
+  assert_true(resident_subpages(slot) >= SUBPAGES - 1);
+
+  /* Busy for four purge delays: the sparse page keeps its sub-pages.  The
+   * work pauses often, as a program's does, so that the release thread
+   * finds the heap outside malloc and free (it takes nothing from a heap
+   * inside them, nor while it holds its lock). */
+  double start = now_ms();
+  while (now_ms() - start < 200) {
+    switch_pages();
+    struct timespec pause = {0, 2 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  unsigned held = resident_subpages(slot);
+  if (held < SUBPAGES - 1)
+    fail_msg("while its heap was busy the sparse page gave back %u of %u sub-pages", SUBPAGES - held, SUBPAGES);
+
+  /* Idle: no call into crowd; the free sub-pages go. */
+  start = now_ms();
+  unsigned resident = held;
+  while (now_ms() - start < 3000 && (resident = resident_subpages(slot)) > SUBPAGES / 2) {
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  if (resident > SUBPAGES / 2)
+    fail_msg("idle for 3 s, the sparse page still has %u of %u sub-pages resident", resident, SUBPAGES);
+  for (int i = 0; i < BLOCKS; i += KEEP_EVERY) {
+    const unsigned char *b = blocks[i];
+    for (int k = 0; k < BLOCK; k++)
+      if (b[k] != 0x5a) fail_msg("live block %d lost its contents at byte %d", i, k);
+    crowd_free(blocks[i]);
+  }
+}
+
+int main(int argc, char **argv)
+{
+  (void)argc;
+  run_with_option(argv, "CROWD_PURGE_DELAY", "50");
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sparse_page_waits_while_its_heap_is_busy),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
