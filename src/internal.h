@@ -235,11 +235,13 @@ struct heap {
   uint32_t parked_with_pages;        /* its thread exited; its pages wait for the next thread */
   uint32_t shared_index;             /* which shared heap serves its large classes */
   uint64_t parked_at_ms;
-  /* Pages the heap made current (its slow path, under the lock), and what
-   * the release thread saw of that count at its last look (heap.c,
+  /* Pages the heap made current (its slow path, under the lock); the
+   * count a claim pass last saw (the release thread's, or malloc_trim's,
+   * under the same lock), and when a pass last saw it move (heap.c,
    * "busy heaps"). */
   uint32_t page_switches;
   uint32_t page_switches_seen;
+  uint64_t switched_seen_ms;
 };
 
 _Static_assert(offsetof(struct heap, notified) % 64 == 0 &&

@@ -1,12 +1,13 @@
 /* A busy heap keeps the free memory of the pages it still uses.
  *
  * The release thread gives back the free 4 KiB sub-pages of a page that
- * stays sparse for the purge delay (here 50 ms).  While the page's heap
+ * stays sparse for the purge delay (here 100 ms).  While the page's heap
  * keeps making pages current, that memory is likely to be wanted again,
  * and giving it back would cost a page fault per 4 KiB when it is: it
  * waits eight delays instead (heap.c, BUSY_HOLD).  Once the heap stops,
- * it goes without any further call into crowd.  Residency is read with
- * mincore(2); the release thread runs on its own. */
+ * it goes within a few looks of the release thread, long before the eight
+ * delays are over, without any further call into crowd.  Residency is
+ * read with mincore(2); the release thread runs on its own. */
 #include "unit_helpers.h"
 
 #include <crowd.h>
@@ -18,6 +19,7 @@
 
 enum { SLOT = 64 * 1024, OS_PAGE_BYTES = 4096, SUBPAGES = SLOT / OS_PAGE_BYTES };
 enum { BLOCK = 256, BLOCKS = SLOT / BLOCK, KEEP_EVERY = 32 };
+enum { DELAY_MS = 100, BUSY_MS = 3 * DELAY_MS, HOLD_ENDS_MS = 8 * DELAY_MS, QUIET_BY_MS = 7 * DELAY_MS };
 
 static double now_ms(void)
 {
@@ -68,12 +70,12 @@ static void sparse_page_waits_while_its_heap_is_busy(void **state)
     if (i % KEEP_EVERY != 0) crowd_free(blocks[i]);
   assert_true(resident_subpages(slot) >= SUBPAGES - 1);
 
-  /* Busy for four purge delays: the sparse page keeps its sub-pages.  The
+  /* Busy for three purge delays: the sparse page keeps its sub-pages.  The
    * work pauses often, as a program's does, so that the release thread
    * finds the heap outside malloc and free (it takes nothing from a heap
    * inside them, nor while it holds its lock). */
   double start = now_ms();
-  while (now_ms() - start < 200) {
+  while (now_ms() - start < BUSY_MS) {
     switch_pages();
     struct timespec pause = {0, 2 * 1000 * 1000};
     nanosleep(&pause, NULL);
@@ -82,15 +84,16 @@ static void sparse_page_waits_while_its_heap_is_busy(void **state)
   if (held < SUBPAGES - 1)
     fail_msg("while its heap was busy the sparse page gave back %u of %u sub-pages", SUBPAGES - held, SUBPAGES);
 
-  /* Idle: no call into crowd; the free sub-pages go. */
-  start = now_ms();
+  /* Idle: no call into crowd; the free sub-pages go once the release
+   * thread finds the heap quiet, before the hold would have ended. */
   unsigned resident = held;
-  while (now_ms() - start < 3000 && (resident = resident_subpages(slot)) > SUBPAGES / 2) {
-    struct timespec pause = {0, 20 * 1000 * 1000};
+  while (now_ms() - start < QUIET_BY_MS && (resident = resident_subpages(slot)) > SUBPAGES / 2) {
+    struct timespec pause = {0, 10 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }
   if (resident > SUBPAGES / 2)
-    fail_msg("idle for 3 s, the sparse page still has %u of %u sub-pages resident", resident, SUBPAGES);
+    fail_msg("%d ms after the page became sparse (%d ms idle) it still has %u of %u sub-pages resident "
+             "(the hold would end at %d ms)", QUIET_BY_MS, QUIET_BY_MS - BUSY_MS, resident, SUBPAGES, HOLD_ENDS_MS);
   for (int i = 0; i < BLOCKS; i += KEEP_EVERY) {
     const unsigned char *b = blocks[i];
     for (int k = 0; k < BLOCK; k++)
@@ -102,7 +105,9 @@ static void sparse_page_waits_while_its_heap_is_busy(void **state)
 int main(int argc, char **argv)
 {
   (void)argc;
-  run_with_option(argv, "CROWD_PURGE_DELAY", "50");
+  static const char *const options[] = {"CROWD_PURGE_DELAY=100", "CROWD_RELEASE_THREAD=1", "CROWD_PURGE=dontneed",
+                                        NULL};
+  run_with_options(argv, options);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sparse_page_waits_while_its_heap_is_busy),
   };

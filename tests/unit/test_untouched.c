@@ -104,7 +104,8 @@ int main(int argc, char **argv)
   /* Freed slots must wait resident for the whole test (the default delay
    * is 500 ms; this makes it independent of the machine's speed). */
   (void)argc;
-  run_with_option(argv, "CROWD_PURGE_DELAY", "60000");
+  static const char *const options[] = {"CROWD_PURGE_DELAY=60000", NULL};
+  run_with_options(argv, options);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(unused_inherited_memory_goes_after_the_delay),
       cmocka_unit_test(inherited_memory_goes_when_a_shared_page_empties),

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,14 +67,28 @@ static inline size_t round_up(size_t n, size_t to)
 #define KiB ((size_t)1 << 10)
 
 /* crowd reads its options when the library is loaded, before main: a test
- * that needs one runs itself again with it in the environment. */
-static inline void run_with_option(char **argv, const char *name, const char *value)
+ * that needs some runs itself again with them in the environment.  The
+ * first thing main does; settings are "NAME=VALUE", NULL-terminated. */
+static inline void run_with_options(char **argv, const char *const *settings)
 {
-  const char *set = getenv(name);
-  if (set && strcmp(set, value) == 0) return;
-  setenv(name, value, 1);
+  int differ = 0;
+  for (const char *const *s = settings; *s; s++) {
+    const char *eq = strchr(*s, '=');
+    char name[64];
+    size_t len = (size_t)(eq - *s);
+    if (!eq || len >= sizeof name) abort();
+    memcpy(name, *s, len);
+    name[len] = 0;
+    const char *set = getenv(name);
+    if (!set || strcmp(set, eq + 1) != 0) {
+      differ = 1;
+      setenv(name, eq + 1, 1);
+    }
+  }
+  if (!differ) return;
   execv("/proc/self/exe", argv);
-  _exit(127);
+  perror("cannot run the test again with its crowd options (execv /proc/self/exe)");
+  exit(1);
 }
 
 #endif
