@@ -455,9 +455,11 @@ struct claim {
  * later than it would have.  gcc: 17.6K faults against 19.6K (medians of
  * 3), peak unchanged.
  * Held and measured, but not kept: emptied current pages and what a page
- * formed on resident slots has not grown into.  The first took the server
- * workload's peak up by 2-7% (threads come and go, and their heaps'
- * emptied pages waited 4 s); the second saved gcc nothing. */
+ * formed on resident slots has not grown into.  Neither saved gcc faults
+ * beyond what holding sparse pages saves; with the first, the server
+ * workload (threads come and go, and their heaps' emptied pages would
+ * wait 4 s) peaked higher in three runs of three, 166.7-175.8 MiB against
+ * 163.3-164.8, though one build's peak there scatters over 163-176. */
 #define BUSY_HOLD 8
 #define BUSY_RECHECK_MS 100
 
