@@ -81,7 +81,7 @@ def check_mapped(allocator, results: dict, where: str):
 def run_measured(allocator, argv: list, where: str, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="crowd-bench-") as tmp:
         out_path, err_path, time_path = (os.path.join(tmp, n) for n in ("out", "err", "time"))
-        cmd = [TIME, "-o", time_path, "-f", "%e %M %R %F"] + preload_argv(allocator, argv)
+        cmd = [TIME, "-o", time_path, "-f", "%e %M %R %F %U %S"] + preload_argv(allocator, argv)
         with open(out_path, "w") as out, open(err_path, "w") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=clean_env({}),
                                     start_new_session=True)
@@ -102,7 +102,8 @@ def run_measured(allocator, argv: list, where: str, timeout: float) -> dict:
         raise MeasureError(f"{where}: exit status {rc}\n{stderr.strip()}")
     results = parse_output(stdout)
     check_mapped(allocator, results, where)
-    elapsed, maxrss_kb, minflt, majflt = time_line.split()
+    elapsed, maxrss_kb, minflt, majflt, user_s, sys_s = time_line.split()
     results.update(process_wall_s=float(elapsed), peak_rss_kb=int(maxrss_kb),
-                   minor_faults=int(minflt), major_faults=int(majflt))
+                   minor_faults=int(minflt), major_faults=int(majflt),
+                   process_cpu_s=round(float(user_s) + float(sys_s), 3))
     return results

@@ -29,7 +29,7 @@ PYTHON = "/usr/bin/python3"  # Debian's, not a pyenv shim: the one users run
 CHECK_LIB = "libbench_preload_check.so"
 
 # Keys a program or /usr/bin/time reports that are measurements, not output.
-MEASURED = {"wall_s", "mapped_allocators", "process_wall_s", "peak_rss_kb", "minor_faults",
+MEASURED = {"wall_s", "mapped_allocators", "process_wall_s", "process_cpu_s", "peak_rss_kb", "minor_faults",
             "major_faults", "driver"}
 
 # Work per run.  Full (5 runs): a default run takes 7-10 minutes on this
