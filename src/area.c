@@ -273,8 +273,7 @@ static size_t area_release_slots(struct area *area, uint64_t due_limit, bool for
     struct page *slot_page = &area->pages[s];
     bool due = (candidates >> s & 1) && slot_page->freed_at_ms && (force || slot_page->freed_at_ms <= due_limit);
     if ((candidates >> s & 1) && slot_page->freed_at_ms && !due) {
-      uint64_t at = slot_page->freed_at_ms + (uint64_t)delay;
-      if (!next_due || at < next_due) next_due = at;
+      crowd_due_at(&next_due, slot_page->freed_at_ms + (uint64_t)delay);
     }
     if (!due) { s++; continue; }
     unsigned run_end = s;
@@ -383,8 +382,7 @@ size_t crowd_area_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
     }
     released += area_release_slots(area, due_limit, force, (uint64_t)delay, &next_due);
     if (area->used_slots == 0 && area_list->next) {
-      uint64_t at = area->empty_since_ms + (uint64_t)(delay > 0 ? delay : 0);
-      if (!next_due || at < next_due) next_due = at;
+      crowd_due_at(&next_due, area->empty_since_ms + (uint64_t)(delay > 0 ? delay : 0));
     }
     area = next;
   }

@@ -464,27 +464,27 @@ struct claim {
 #define BUSY_RECHECK_MS 100
 
 /* Whether something that began waiting at since has waited the purge
- * delay, plus hold for a busy heap's sparse pages; if not, notes when to
- * look again. */
-static bool due(uint64_t since, uint64_t now, uint64_t hold, bool force, uint64_t *next_due_ms) {
+ * delay (BUSY_HOLD of them if busy); if not, notes when to look again. */
+static bool due(uint64_t since, uint64_t now, bool busy, bool force, uint64_t *next_due_ms) {
   int64_t delay = crowd_options.purge_delay_ms;
   if (force) return true;
   if (delay < 0) return false;
   uint64_t at = since + (uint64_t)delay;
-  if (hold > UINT64_MAX - at) hold = UINT64_MAX - at;
+  uint64_t hold = busy ? (uint64_t)delay * (BUSY_HOLD - 1) : 0;
+  if (busy && ((uint64_t)delay > UINT64_MAX / BUSY_HOLD || hold > UINT64_MAX - at)) hold = UINT64_MAX - at;
   if (now >= at + hold) return true;
   uint64_t look = at;
-  if (now >= at) look = now + BUSY_RECHECK_MS < at + hold ? now + BUSY_RECHECK_MS : at + hold;
-  if (next_due_ms && (!*next_due_ms || look < *next_due_ms)) *next_due_ms = look;
+  if (now >= at) look = now + BUSY_RECHECK_MS < at + hold ? now + BUSY_RECHECK_MS : at + hold; /* held */
+  crowd_due_at(next_due_ms, look);
   return false;
 }
 
-static bool sparse_candidate(struct page *page, uint64_t now, uint64_t hold, bool force, uint64_t *next_due_ms) {
+static bool sparse_candidate(struct page *page, uint64_t now, bool busy, bool force, uint64_t *next_due_ms) {
   uint32_t used = LOAD(page->used);
   if (!page->sparse_since || used == 0) return false;
   /* Already released at this occupancy: wait until a quarter more is gone. */
   if (page->released_at_used != UINT16_MAX && used + used / 4 >= page->released_at_used && !force) return false;
-  return due(crowd_ms_unstamp(page->sparse_since, now), now, hold, force, next_due_ms);
+  return due(crowd_ms_unstamp(page->sparse_since, now), now, busy, force, next_due_ms);
 }
 
 static bool untouched_candidate(struct page *page, uint64_t now, bool force, uint64_t *next_due_ms) {
@@ -493,13 +493,13 @@ static bool untouched_candidate(struct page *page, uint64_t now, bool force, uin
     page->inherited_since = 0; /* grown into all of it: nothing to give back (the owner never writes this) */
     return false;
   }
-  return due(crowd_ms_unstamp(page->inherited_since, now), now, 0, force, next_due_ms);
+  return due(crowd_ms_unstamp(page->inherited_since, now), now, false, force, next_due_ms);
 }
 
-static unsigned claim_kinds(struct page *page, bool may_be_sparse, uint64_t now, uint64_t hold, bool force,
+static unsigned claim_kinds(struct page *page, bool may_be_sparse, uint64_t now, bool busy, bool force,
                             uint64_t *next_due_ms) {
   unsigned kinds = 0;
-  if (may_be_sparse && sparse_candidate(page, now, hold, force, next_due_ms)) kinds |= CLAIM_SPARSE;
+  if (may_be_sparse && sparse_candidate(page, now, busy, force, next_due_ms)) kinds |= CLAIM_SPARSE;
   if (untouched_candidate(page, now, force, next_due_ms)) kinds |= CLAIM_UNTOUCHED;
   return kinds;
 }
@@ -532,8 +532,8 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
         page->floor = 0; /* empty now: the next pass may take it whole */
         if (!page->freed_at_ms) page->freed_at_ms = now; /* emptied earlier: that time counts */
       }
-    } else if (next_due_ms && (!*next_due_ms || now + 10 < *next_due_ms)) {
-      *next_due_ms = now + 10;
+    } else {
+      crowd_due_at(next_due_ms, now + 10);
     }
     STORE(page->heap, heap);
     if (claim->was_current) {
@@ -552,7 +552,7 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
   if (pthread_mutex_trylock(&heap->lock) != 0) {
     /* In a slow path: not idle.  Look again soon, or what this heap holds
      * back would wait for the next free to wake the thread. */
-    if (next_due_ms && (!*next_due_ms || now + BUSY_RECHECK_MS < *next_due_ms)) *next_due_ms = now + BUSY_RECHECK_MS;
+    crowd_due_at(next_due_ms, now + BUSY_RECHECK_MS);
     return 0;
   }
   /* Busy: see BUSY_HOLD.  malloc_trim (force) takes everything anyway. */
@@ -561,8 +561,6 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
     heap->switched_seen_ms = now;
   }
   bool busy = heap->switched_seen_ms && (int64_t)(now - heap->switched_seen_ms) < BUSY_RECHECK_MS;
-  int64_t delay = crowd_options.purge_delay_ms;
-  uint64_t hold = busy && delay > 0 && (uint64_t)delay < UINT64_MAX / BUSY_HOLD ? (uint64_t)delay * (BUSY_HOLD - 1) : 0;
   struct claim claims[CLAIM_BATCH];
   unsigned count = 0;
   size_t bytes = 0;
@@ -570,9 +568,9 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
     struct page *page = LOAD(heap->tables.current[c]);
     if (page != &crowd_empty_page) {
       unsigned kinds;
-      if (LOAD(page->used) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, 0, force, next_due_ms))
+      if (LOAD(page->used) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, false, force, next_due_ms))
         claims[count++] = (struct claim){page, c, true, CLAIM_EMPTY};
-      else if ((kinds = claim_kinds(page, true, now, hold, force, next_due_ms)))
+      else if ((kinds = claim_kinds(page, true, now, busy, force, next_due_ms)))
         claims[count++] = (struct claim){page, c, true, kinds};
     }
     for (unsigned b = 0; b < BUCKET_COUNT; b++)
@@ -581,7 +579,7 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
           bytes += claim_batch(heap, claims, count, now, next_due_ms);
           count = 0;
         }
-        unsigned kinds = claim_kinds(q, b < BUCKET_COUNT / 2, now, hold, force, next_due_ms);
+        unsigned kinds = claim_kinds(q, b < BUCKET_COUNT / 2, now, busy, force, next_due_ms);
         if (kinds) claims[count++] = (struct claim){q, c, false, kinds};
       }
     if (count + 1 >= CLAIM_BATCH) {
@@ -599,7 +597,7 @@ size_t crowd_heaps_claim_idle(uint64_t now, bool force, uint64_t *next_due_ms) {
   size_t bytes = 0;
   pthread_mutex_lock(&crowd_heap_lock);
   for (struct heap *h = heap_list; h; h = h->next_heap) {
-    if (!h->live && h->parked_with_pages && due(h->parked_at_ms, now, 0, force, next_due_ms))
+    if (!h->live && h->parked_with_pages && due(h->parked_at_ms, now, false, force, next_due_ms))
       crowd_heap_abandon_pages(h);
     bytes += crowd_heap_claim_idle(h, now, force, next_due_ms);
   }

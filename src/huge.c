@@ -338,8 +338,7 @@ size_t crowd_huge_purge(uint64_t now, bool force, uint64_t *next_due_ms) {
       h->next = evict;
       evict = h;
     } else if (delay >= 0) {
-      uint64_t at = h->freed_at_ms + (uint64_t)delay;
-      if (!next_due || at < next_due) next_due = at;
+      crowd_due_at(&next_due, h->freed_at_ms + (uint64_t)delay);
     }
     h = next;
   }

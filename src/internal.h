@@ -522,6 +522,11 @@ static inline void crowd_release_poll(void) {
 }
 CROWD_HIDDEN void crowd_release_after_fork_child(void);
 CROWD_HIDDEN size_t crowd_release_now(bool force);
+/* The release passes' "when to look again": the earliest time noted
+ * (0: nothing waits). */
+static inline void crowd_due_at(uint64_t *next_due, uint64_t at) {
+  if (next_due && (!*next_due || at < *next_due)) *next_due = at;
+}
 CROWD_HIDDEN size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64_t *next_due_ms);
 CROWD_HIDDEN bool crowd_membarrier(void);
 
