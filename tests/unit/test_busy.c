@@ -13,11 +13,9 @@
 #include <crowd.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 
-enum { SLOT = 64 * 1024, OS_PAGE_BYTES = 4096, SUBPAGES = SLOT / OS_PAGE_BYTES };
 enum { BLOCK = 256, BLOCKS = SLOT / BLOCK, KEEP_EVERY = 32 };
 enum { DELAY_MS = 100, BUSY_MS = 3 * DELAY_MS, HOLD_ENDS_MS = 8 * DELAY_MS, QUIET_BY_MS = 7 * DELAY_MS };
 
@@ -26,15 +24,6 @@ static double now_ms(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static unsigned resident_subpages(uintptr_t slot)
-{
-  unsigned char vec[SUBPAGES];
-  assert_int_equal(mincore((void *)slot, SLOT, vec), 0);
-  unsigned count = 0;
-  for (int i = 0; i < SUBPAGES; i++) count += vec[i] & 1;
-  return count;
 }
 
 /* One round of work that makes pages current: a class of its own filled
@@ -63,12 +52,12 @@ static void sparse_page_waits_while_its_heap_is_busy(void **state)
     assert_non_null(blocks[i] = crowd_malloc(BLOCK));
     memset(blocks[i], 0x5a, BLOCK);
   }
-  uintptr_t slot = (uintptr_t)blocks[0] & ~(uintptr_t)(SLOT - 1);
+  uintptr_t slot = slot_of(blocks[0]);
   for (int i = 0; i < BLOCKS; i++)
-    if (((uintptr_t)blocks[i] & ~(uintptr_t)(SLOT - 1)) != slot) fail_msg("block %d is not in the first block's slot", i);
+    if (slot_of(blocks[i]) != slot) fail_msg("block %d is not in the first block's slot", i);
   for (int i = 0; i < BLOCKS; i++)
     if (i % KEEP_EVERY != 0) crowd_free(blocks[i]);
-  assert_true(resident_subpages(slot) >= SUBPAGES - 1);
+  assert_true(resident_from(slot, 0) >= SUBPAGES - 1);
 
   /* Busy for three purge delays: the sparse page keeps its sub-pages.  The
    * work pauses often, as a program's does, so that the release thread
@@ -80,14 +69,14 @@ static void sparse_page_waits_while_its_heap_is_busy(void **state)
     struct timespec pause = {0, 2 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }
-  unsigned held = resident_subpages(slot);
+  unsigned held = resident_from(slot, 0);
   if (held < SUBPAGES - 1)
     fail_msg("while its heap was busy the sparse page gave back %u of %u sub-pages", SUBPAGES - held, SUBPAGES);
 
   /* Idle: no call into crowd; the free sub-pages go once the release
    * thread finds the heap quiet, before the hold would have ended. */
   unsigned resident = held;
-  while (now_ms() - start < QUIET_BY_MS && (resident = resident_subpages(slot)) > SUBPAGES / 2) {
+  while (now_ms() - start < QUIET_BY_MS && (resident = resident_from(slot, 0)) > SUBPAGES / 2) {
     struct timespec pause = {0, 10 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }

@@ -12,21 +12,7 @@
 
 #include <crowd.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
-enum { SLOT = 64 * 1024, OS_PAGE_BYTES = 4096, SUBPAGES = SLOT / OS_PAGE_BYTES };
-
-static uintptr_t slot_of(const void *p) { return (uintptr_t)p & ~(uintptr_t)(SLOT - 1); }
-
-/* How many of the slot's 4 KiB pages from `from` bytes on are resident. */
-static unsigned resident_from(uintptr_t slot, size_t from)
-{
-  unsigned char vec[SUBPAGES];
-  assert_int_equal(mincore((void *)slot, SLOT, vec), 0);
-  unsigned count = 0;
-  for (size_t i = from / OS_PAGE_BYTES; i < SUBPAGES; i++) count += vec[i] & 1;
-  return count;
-}
 
 /* Fills one slot with blocks of `size` (every byte written), then frees
  * them: the slot waits, resident, for the next page.  Returns the slot;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define TABLE_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -65,6 +66,21 @@ static inline size_t round_up(size_t n, size_t to)
 
 #define MiB ((size_t)1 << 20)
 #define KiB ((size_t)1 << 10)
+
+/* crowd's 64 KiB slots, and how many of a slot's 4 KiB pages from byte
+ * `from` on are resident (mincore(2)). */
+enum { SLOT = 64 * 1024, OS_PAGE_BYTES = 4096, SUBPAGES = SLOT / OS_PAGE_BYTES };
+
+static inline uintptr_t slot_of(const void *p) { return (uintptr_t)p & ~(uintptr_t)(SLOT - 1); }
+
+static inline unsigned resident_from(uintptr_t slot, size_t from)
+{
+  unsigned char vec[SUBPAGES];
+  assert_int_equal(mincore((void *)slot, SLOT, vec), 0);
+  unsigned count = 0;
+  for (size_t i = from / OS_PAGE_BYTES; i < SUBPAGES; i++) count += vec[i] & 1;
+  return count;
+}
 
 /* crowd reads its options when the library is loaded, before main: a test
  * that needs some runs itself again with them in the environment.  The
