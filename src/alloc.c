@@ -28,7 +28,7 @@ static CROWD_NOINLINE void *alloc_refill(struct crowd_thread *thread, struct pag
   if (!notified && page != &crowd_empty_page && crowd_page_refill_free(page)) {
     struct block *block = page->free;
     page->free = block->next;
-    STORE(page->used, LOAD(page->used) + 1);
+    crowd_page_set_used(page, crowd_page_used(page) + 1);
     block->check = 0;
     crowd_busy_leave(thread);
     return block;
@@ -44,7 +44,7 @@ static inline struct block *alloc_pop(struct crowd_thread *thread, struct page *
   struct block *block = page->free;
   if (likely(block != NULL)) {
     page->free = block->next;
-    OWNER_ADD(page->used, 1);
+    OWNER_ADD(page->above_floor, 1);
     block->check = 0; /* a stale cookie here would make its free look double */
     crowd_busy_leave(thread);
   }
@@ -141,7 +141,7 @@ static void *page_pop(struct page *page) {
   struct block *block = page->free;
   if (block) {
     page->free = block->next;
-    STORE(page->used, LOAD(page->used) + 1);
+    crowd_page_set_used(page, crowd_page_used(page) + 1);
     block->check = 0;
     return block;
   }
@@ -159,7 +159,7 @@ static void take_notified(struct heap *heap) {
     if (LOAD(page->heap) == heap && (state == PAGE_FULL || state == PAGE_QUEUED)) {
       crowd_heap_unqueue(heap, page);
       crowd_page_collect(page);
-      if (page->used == 0) crowd_area_return_page(page);
+      if (crowd_page_used(page) == 0) crowd_area_return_page(page);
       else crowd_heap_queue(heap, page);
     }
     page = next;
@@ -178,7 +178,7 @@ static void make_current(struct heap *heap, struct page *page) {
    * set aside if fuller pages wait with room, else its free sub-pages are
    * given back (free.c). */
   page->sparse_since = 0;
-  page->floor = crowd_bucket_floor(page, 1);
+  crowd_page_set_floor(page, crowd_bucket_floor(page, 1));
   crowd_borrow_on_current(heap, page);
   crowd_heap_set_current(heap, page->size_class, page);
 }
@@ -189,7 +189,7 @@ static void retire_full(struct heap *heap, struct page *page) {
    * stack, and only the walk that takes it off may clear the flag (else it
    * could be pushed on a second stack while linked in the first). */
   STORE(page->state, PAGE_FULL);
-  page->floor = page->capacity;
+  crowd_page_set_floor(page, page->capacity);
   page->freed_at_ms = 0;
   crowd_list_push(&heap->classes[page->size_class].full, page);
   crowd_heap_set_current(heap, page->size_class, &crowd_empty_page);
@@ -210,7 +210,7 @@ static void *alloc_locked(struct heap *heap, unsigned size_class) {
         return page_pop(page);
       }
       if (page->subpages_released) crowd_page_restore_subpages(page);
-      if (!looked_for_holes && LOAD(page->used) > 0) {
+      if (!looked_for_holes && crowd_page_used(page) > 0) {
         looked_for_holes = true; /* once: the page set aside here is queued, and could come back */
         struct page *roomy = crowd_heap_take_roomy(heap, size_class);
         if (roomy) {

@@ -36,7 +36,7 @@ static inline void free_block(struct page *page, void *p) {
   struct crowd_thread *thread = &crowd_thread;
   crowd_busy_enter(thread);
   struct heap *heap = thread->heap;
-  if (unlikely(LOAD(page->heap) != heap)) {
+  if (unlikely(PEEK(page->heap) != heap)) {
     crowd_busy_leave(thread);
     crowd_free_remote(page, block);
     return;
@@ -47,8 +47,7 @@ static inline void free_block(struct page *page, void *p) {
   block->next = page->free;
   block->check = freed_mark;
   page->free = block;
-  OWNER_ADD(page->used, -1);
-  bool drained = LOAD(page->used) < page->floor; /* read inside: the release thread may set it once we leave */
+  bool drained = crowd_page_owner_free_one(page); /* inside: the release thread may move the floor once we leave */
   crowd_busy_leave(thread);
   if (unlikely(drained)) crowd_free_slow(heap, page);
 }
@@ -95,8 +94,8 @@ static void free_shared(struct heap *heap, struct page *page, struct block *bloc
   block->next = page->free;
   block->check = crowd_cookie ^ (uintptr_t)block;
   page->free = block;
-  uint32_t used = LOAD(page->used) - 1;
-  STORE(page->used, used);
+  uint32_t used = crowd_page_used(page) - 1;
+  crowd_page_set_used(page, used);
   if (used < page->floor) crowd_free_locked(heap, page);
   pthread_mutex_unlock(&heap->lock);
   crowd_release_poll();
@@ -168,12 +167,12 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
   unsigned size_class = page->size_class;
   struct heap_class *hc = &heap->classes[size_class];
   if (LOAD(page->state) == PAGE_CURRENT) {
-    if (LOAD(page->used) == 0) {
+    if (crowd_page_used(page) == 0) {
       /* The class's only page with room stays: a malloc/free loop must not
        * take and return a page each time round.  If it stays empty for the
        * purge delay, the release thread takes it (release.c). */
       if (hc->bucket_mask == 0) {
-        page->floor = 0;
+        crowd_page_set_floor(page, 0);
         /* A shared-class page (a few blocks of 8-128 KiB) gives back at
          * once what it inherited and never grew into: refilled, it serves
          * its class from the blocks it has.  A thread-class page fills and
@@ -192,7 +191,7 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
     }
     if ((hc->bucket_mask & ~1u) == 0) {
       /* Sparse, and no fuller page to move to: keep allocating here. */
-      page->floor = 1;
+      crowd_page_set_floor(page, 1);
       mark_sparse(page);
       return;
     }
@@ -204,7 +203,7 @@ void crowd_free_locked(struct heap *heap, struct page *page) {
     return;
   }
   crowd_heap_unqueue(heap, page);
-  if (LOAD(page->used) == 0) {
+  if (crowd_page_used(page) == 0) {
     crowd_area_return_page(page);
     return;
   }

@@ -190,7 +190,7 @@ void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class) {
   uint64_t now = crowd_os_now_ms();
   for (unsigned c = 0; c < CLASS_COUNT; c++) {
     struct page *page = heap->tables.current[c];
-    if (c == size_class || page == &crowd_empty_page || LOAD(page->used) != 0) continue;
+    if (c == size_class || page == &crowd_empty_page || crowd_page_used(page) != 0) continue;
     /* freed_at_ms: it emptied while current (crowd_free_locked). */
     if (!page->freed_at_ms || now - page->freed_at_ms < JUST_FREED_MS) continue;
     if (!page->reclaim_seen) { page->reclaim_seen = 1; continue; }
@@ -204,7 +204,7 @@ void crowd_heap_reclaim_empty(struct heap *heap, unsigned size_class) {
 void crowd_heap_queue(struct heap *heap, struct page *page) {
   struct heap_class *hc = &heap->classes[page->size_class];
   while (!crowd_page_arm(page)) crowd_page_collect(page);
-  if (LOAD(page->used) == 0) { /* those frees emptied it */
+  if (crowd_page_used(page) == 0) { /* those frees emptied it */
     crowd_area_return_page(page);
     return;
   }
@@ -217,7 +217,7 @@ void crowd_heap_queue(struct heap *heap, struct page *page) {
    * (its free sub-pages may go, heap.c) or empties (back to the area).
    * Measured on random replacement of 512-1000 byte blocks: a slow path
    * at every eighth was 1 free in 18, and cost a quarter of the time. */
-  page->floor = b >= BUCKET_COUNT / 2 ? crowd_bucket_floor(page, BUCKET_COUNT / 2) : 1;
+  crowd_page_set_floor(page, b >= BUCKET_COUNT / 2 ? crowd_bucket_floor(page, BUCKET_COUNT / 2) : 1);
   crowd_list_push(&hc->bucket[b], page);
   hc->bucket_mask |= 1u << b;
 }
@@ -258,7 +258,7 @@ struct page *crowd_heap_take_fullest(struct heap *heap, unsigned size_class) {
     unsigned looked = 0;
     for (struct page *page = hc->bucket[b].head, *next; page && looked < 8; page = next, looked++) {
       next = page->next;
-      if (b > 0 && LOAD(page->used) < bucket_floor) { heap_rebucket(hc, page, crowd_page_bucket(page)); continue; }
+      if (b > 0 && crowd_page_used(page) < bucket_floor) { heap_rebucket(hc, page, crowd_page_bucket(page)); continue; }
       if (!best || (uintptr_t)page < (uintptr_t)best) best = page;
     }
     if (best) {
@@ -288,7 +288,7 @@ struct page *crowd_heap_take_roomy(struct heap *heap, unsigned size_class) {
     struct page *best = NULL;
     unsigned looked = 0;
     for (struct page *page = hc->bucket[b].head; page && looked < 8; page = page->next, looked++) {
-      uint32_t used = LOAD(page->used), capacity = page->capacity;
+      uint32_t used = crowd_page_used(page), capacity = page->capacity;
       uint32_t want_free = capacity / 16 > 2 ? capacity / 16 : 2;
       /* Filed by the occupancy it had when queued: frees since may have
        * taken it below a quarter (the next full pick re-files it). */
@@ -317,12 +317,12 @@ void crowd_heap_unqueue(struct heap *heap, struct page *page) {
  * others to the abandoned list of their class. */
 static void page_abandon(struct page *page) {
   crowd_page_collect(page);
-  if (page->used == 0) { crowd_area_return_page(page); return; }
+  if (crowd_page_used(page) == 0) { crowd_area_return_page(page); return; }
   STORE(page->heap, NULL);
   STORE(page->state, PAGE_ABANDONED);
   /* Armed, a remote free wakes the release thread, whose sweep takes it. */
   while (!crowd_page_arm(page)) crowd_page_collect(page);
-  if (page->used == 0) { crowd_area_return_page(page); return; }
+  if (crowd_page_used(page) == 0) { crowd_area_return_page(page); return; }
   pthread_mutex_lock(&abandoned_lock);
   crowd_list_push(&abandoned[page->size_class], page);
   STORE(abandoned_count[page->size_class], LOAD(abandoned_count[page->size_class]) + 1);
@@ -365,8 +365,8 @@ struct page *crowd_abandoned_take(unsigned size_class, struct heap *heap) {
   struct page *best = NULL;
   unsigned looked = 0;
   for (struct page *page = abandoned[size_class].head; page && looked < 16; page = page->next, looked++) {
-    bool room = page->used < page->capacity || crowd_page_has_remote(page);
-    if (room && (!best || page->used > best->used)) best = page;
+    bool room = crowd_page_used(page) < page->capacity || crowd_page_has_remote(page);
+    if (room && (!best || crowd_page_used(page) > crowd_page_used(best))) best = page;
   }
   if (best) {
     crowd_list_remove(&abandoned[size_class], best);
@@ -388,13 +388,13 @@ void crowd_abandoned_sweep(void) {
     while (page) {
       struct page *next = page->next;
       crowd_page_collect(page);
-      uint32_t used = LOAD(page->used);
+      uint32_t used = crowd_page_used(page);
       /* Nobody allocates from an abandoned page: what is free in it can go
        * (again once a quarter more of its blocks have gone). */
       if (used && (page->released_at_used == UINT16_MAX || used + used / 4 < page->released_at_used))
         crowd_page_release_subpages(page);
       while (!crowd_page_arm(page)) crowd_page_collect(page); /* for the next remote free */
-      used = LOAD(page->used);
+      used = crowd_page_used(page);
       if (used == 0) {
         crowd_list_remove(&abandoned[c], page);
         STORE(abandoned_count[c], LOAD(abandoned_count[c]) - 1);
@@ -480,7 +480,7 @@ static bool due(uint64_t since, uint64_t now, bool busy, bool force, uint64_t *n
 }
 
 static bool sparse_candidate(struct page *page, uint64_t now, bool busy, bool force, uint64_t *next_due_ms) {
-  uint32_t used = LOAD(page->used);
+  uint32_t used = crowd_page_used(page);
   if (!page->sparse_since || used == 0) return false;
   /* Already released at this occupancy: wait until a quarter more is gone. */
   if (page->released_at_used != UINT16_MAX && used + used / 4 >= page->released_at_used && !force) return false;
@@ -519,7 +519,7 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
     struct page *page = claim->page;
     if (quiet) {
       crowd_page_collect(page); /* what the owner freed meanwhile, and others */
-      if (LOAD(page->used) == 0 && ((claim->kinds & CLAIM_EMPTY) || !claim->was_current)) {
+      if (crowd_page_used(page) == 0 && ((claim->kinds & CLAIM_EMPTY) || !claim->was_current)) {
         if (!claim->was_current) crowd_heap_unqueue(heap, page);
         page->freed_at_ms = 0;
         bytes += (size_t)page->span << SLOT_SHIFT;
@@ -528,8 +528,8 @@ static size_t claim_batch(struct heap *heap, struct claim *claims, unsigned coun
       }
       if (claim->kinds & CLAIM_SPARSE) bytes += crowd_page_release_subpages(page);
       if (claim->kinds & CLAIM_UNTOUCHED) bytes += crowd_page_release_untouched(page);
-      if (claim->was_current && LOAD(page->used) == 0) {
-        page->floor = 0; /* empty now: the next pass may take it whole */
+      if (claim->was_current && crowd_page_used(page) == 0) {
+        crowd_page_set_floor(page, 0); /* empty now: the next pass may take it whole */
         if (!page->freed_at_ms) page->freed_at_ms = now; /* emptied earlier: that time counts */
       }
     } else {
@@ -568,7 +568,7 @@ size_t crowd_heap_claim_idle(struct heap *heap, uint64_t now, bool force, uint64
     struct page *page = LOAD(heap->tables.current[c]);
     if (page != &crowd_empty_page) {
       unsigned kinds;
-      if (LOAD(page->used) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, false, force, next_due_ms))
+      if (crowd_page_used(page) == 0 && page->freed_at_ms && due(page->freed_at_ms, now, false, force, next_due_ms))
         claims[count++] = (struct claim){page, c, true, CLAIM_EMPTY};
       else if ((kinds = claim_kinds(page, true, now, busy, force, next_due_ms)))
         claims[count++] = (struct claim){page, c, true, kinds};

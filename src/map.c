@@ -83,7 +83,7 @@ static void map_area(struct area *area, void *arg) {
       pending = (unsigned)(atomic_load_explicit(&page->thread_free, memory_order_acquire) >> REMOTE_COUNT_SHIFT);
       /* touched: bytes below the bump mark, the most the page has handed out. */
       out_put(out, ",\"block_size\":%u,\"used\":%u,\"capacity\":%u,\"touched\":%u,\"remote_pending\":%u",
-              page->block_size, LOAD(page->used), page->capacity, LOAD(page->bump), pending);
+              page->block_size, crowd_page_used(page), page->capacity, LOAD(page->bump), pending);
       /* Formed on slots an earlier page left resident, this long ago: what is
        * resident beyond touched is that page's, until the release thread
        * gives it back (heap.c). */

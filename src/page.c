@@ -49,18 +49,18 @@ static void page_reset(struct page *page, uint32_t block_size, uint32_t capacity
 void crowd_page_init(struct page *page, unsigned size_class, bool memory_is_zero) {
   const struct class_info *info = &crowd_classes[size_class];
   page_reset(page, info->size, info->capacity, size_class, memory_is_zero);
-  STORE(page->used, 0);
+  crowd_page_set_used(page, 0);
   page_set_bump(page, 0);
-  page->floor = 1;
+  crowd_page_set_floor(page, 1);
 }
 
 /* A page holding one large block: all of its slots, handed out at once. */
 void crowd_page_init_large(struct page *page, bool memory_is_zero) {
   uint32_t bytes = (uint32_t)page->span << SLOT_SHIFT;
   page_reset(page, bytes, 1, LARGE_CLASS, memory_is_zero);
-  STORE(page->used, 1);
+  crowd_page_set_used(page, 1);
   page_set_bump(page, bytes);
-  page->floor = 0;
+  crowd_page_set_floor(page, 0);
   STORE(page->heap, &crowd_large_owner);
   STORE(page->state, PAGE_LARGE);
 }
@@ -94,7 +94,7 @@ void *crowd_page_extend(struct page *page) {
     page->free = chain;
   }
   page_set_bump(page, bump);
-  STORE(page->used, LOAD(page->used) + 1);
+  crowd_page_set_used(page, crowd_page_used(page) + 1);
   return first;
 }
 
@@ -135,7 +135,7 @@ uint32_t crowd_page_collect(struct page *page) {
     tail->next = page->free;
     page->free = list;
   }
-  STORE(page->used, LOAD(page->used) - count);
+  crowd_page_set_used(page, crowd_page_used(page) - count);
   return count;
 }
 
@@ -159,7 +159,7 @@ void crowd_page_disarm(struct page *page) {
 }
 
 unsigned crowd_page_bucket(const struct page *page) {
-  unsigned b = (unsigned)((uint64_t)page->used * BUCKET_COUNT / page->capacity);
+  unsigned b = (unsigned)((uint64_t)crowd_page_used(page) * BUCKET_COUNT / page->capacity);
   return b < BUCKET_COUNT ? b : BUCKET_COUNT - 1;
 }
 
@@ -203,10 +203,10 @@ size_t crowd_page_release_subpages(struct page *page) {
   uint32_t size = page->block_size;
   uint32_t bump = LOAD(page->bump);
   uint32_t whole = bump / OS_PAGE; /* sub-pages entirely below bump */
-  if (LOAD(page->used) == 0 || whole < 2) return 0;
+  if (crowd_page_used(page) == 0 || whole < 2) return 0;
   crowd_page_refill_free(page); /* one list to walk */
   /* The release thread comes back only once more blocks have gone. */
-  page->released_at_used = (uint16_t)LOAD(page->used);
+  page->released_at_used = (uint16_t)crowd_page_used(page);
   struct area *area = crowd_page_area(page);
   uint32_t handed = LOAD(page->handed_out);
   uint64_t free_bits[(SLOT_SIZE / CROWD_MIN_ALIGN) / 64];

@@ -24,7 +24,7 @@ static void walk_area(struct area *area, void *arg) {
     struct page *page = &area->pages[s];
     if (LOAD(page->state) == PAGE_FREE || area->slot_page[s] != s) continue;
     /* Racy reads of other threads' counters: a snapshot, not a ledger. */
-    uint32_t used = LOAD(page->used);
+    uint32_t used = crowd_page_used(page);
     if (w->occupancy) {
       if (page->size_class == LARGE_CLASS) w->large_pages++;
       else if (used >= page->capacity) w->occupancy[page->size_class][BUCKET_COUNT]++;
