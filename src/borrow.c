@@ -43,10 +43,10 @@ static void block_until_free(struct heap_class *hc, struct page *page) {
   uint32_t used = crowd_page_used(page);
   hc->borrow_blocked = 1;
   hc->blocked_page = page;
-  hc->floor_before_block = page->floor;
+  hc->floor_before_block = LOAD(page->floor);
   /* An empty page keeps its floor: no free can come before the class
    * allocates, and one that drains it below the floor lifts the block. */
-  if (used > page->floor) crowd_page_set_floor(page, used);
+  if (used > LOAD(page->floor)) crowd_page_set_floor(page, used);
 }
 
 /* The class's current page has no free block left (its slow path): if the
@@ -81,5 +81,5 @@ bool crowd_borrow_on_free(struct heap *heap, struct page *page) {
   /* Queued or retired since, it has a floor of its own already. */
   if (heap->tables.current[size_class] != raised || LOAD(raised->state) != PAGE_CURRENT) return false;
   crowd_page_set_floor(raised, hc->floor_before_block);
-  return raised == page && crowd_page_used(page) >= page->floor;
+  return raised == page && crowd_page_used(page) >= LOAD(page->floor);
 }

@@ -96,7 +96,7 @@ static void free_shared(struct heap *heap, struct page *page, struct block *bloc
   page->free = block;
   uint32_t used = crowd_page_used(page) - 1;
   crowd_page_set_used(page, used);
-  if (used < page->floor) crowd_free_locked(heap, page);
+  if (used < LOAD(page->floor)) crowd_free_locked(heap, page);
   pthread_mutex_unlock(&heap->lock);
   crowd_release_poll();
 }

@@ -141,7 +141,7 @@ struct page {
    * goes to the slow path on the sign, one instruction in place of a
    * reload, a load of the floor and a compare.  Others peek. */
   _Atomic int32_t above_floor;
-  uint32_t floor;         /* free(): a page whose live count falls below it takes the slow path */
+  _Atomic uint32_t floor; /* free(): a page whose live count falls below it takes the slow path (others peek) */
   _Atomic(struct heap *) heap; /* owner; NULL when abandoned or free */
   char *start;            /* address of the first block */
   uint64_t inverse;       /* odd part of block_size, inverted mod 2^64 (block index test) */
@@ -318,15 +318,15 @@ static inline uint64_t crowd_ms_unstamp(uint32_t stamp, uint64_t now_ms) {
 
 /* ---- a page's live count (above_floor + floor) ---- */
 static inline uint32_t crowd_page_used(const struct page *page) {
-  return (uint32_t)(LOAD(page->above_floor) + (int32_t)page->floor);
+  return (uint32_t)(LOAD(page->above_floor) + (int32_t)LOAD(page->floor));
 }
 static inline void crowd_page_set_used(struct page *page, uint32_t used) {
-  STORE(page->above_floor, (int32_t)used - (int32_t)page->floor);
+  STORE(page->above_floor, (int32_t)used - (int32_t)LOAD(page->floor));
 }
 /* The live count stays; only the point where free leaves the fast path moves. */
 static inline void crowd_page_set_floor(struct page *page, uint32_t floor) {
   uint32_t used = crowd_page_used(page);
-  page->floor = floor;
+  STORE(page->floor, floor);
   STORE(page->above_floor, (int32_t)used - (int32_t)floor);
 }
 /* The owner's free: one block fewer; true if the page fell below its floor. */
