@@ -28,7 +28,7 @@ static CROWD_NOINLINE void *alloc_refill(struct crowd_thread *thread, struct pag
   if (!notified && page != &crowd_empty_page && crowd_page_refill_free(page)) {
     struct block *block = page->free;
     page->free = block->next;
-    crowd_page_set_used(page, crowd_page_used(page) + 1);
+    crowd_page_add_used(page, 1);
     block->check = 0;
     crowd_busy_leave(thread);
     return block;
@@ -141,7 +141,7 @@ static void *page_pop(struct page *page) {
   struct block *block = page->free;
   if (block) {
     page->free = block->next;
-    crowd_page_set_used(page, crowd_page_used(page) + 1);
+    crowd_page_add_used(page, 1);
     block->check = 0;
     return block;
   }

@@ -94,9 +94,7 @@ static void free_shared(struct heap *heap, struct page *page, struct block *bloc
   block->next = page->free;
   block->check = crowd_cookie ^ (uintptr_t)block;
   page->free = block;
-  uint32_t used = crowd_page_used(page) - 1;
-  crowd_page_set_used(page, used);
-  if (used < LOAD(page->floor)) crowd_free_locked(heap, page);
+  if (crowd_page_add_used(page, -1) < 0) crowd_free_locked(heap, page);
   pthread_mutex_unlock(&heap->lock);
   crowd_release_poll();
 }

@@ -323,6 +323,14 @@ static inline uint32_t crowd_page_used(const struct page *page) {
 static inline void crowd_page_set_used(struct page *page, uint32_t used) {
   STORE(page->above_floor, (int32_t)used - (int32_t)LOAD(page->floor));
 }
+/* A change in the live count is the same change above the floor: the
+ * floor need not be read.  Returns the new distance above it (below 0: the
+ * page fell below its floor). */
+static inline int32_t crowd_page_add_used(struct page *page, int32_t delta) {
+  int32_t above = LOAD(page->above_floor) + delta;
+  STORE(page->above_floor, above);
+  return above;
+}
 /* The live count stays; only the point where free leaves the fast path moves. */
 static inline void crowd_page_set_floor(struct page *page, uint32_t floor) {
   uint32_t used = crowd_page_used(page);
@@ -336,9 +344,7 @@ static inline bool crowd_page_owner_free_one(struct page *page) {
   __asm__("subl $1, %0" : "+m"(*(int32_t *)&page->above_floor), "=@ccs"(below));
   return below;
 #else
-  int32_t above = LOAD(page->above_floor) - 1;
-  STORE(page->above_floor, above);
-  return above < 0;
+  return crowd_page_add_used(page, -1) < 0;
 #endif
 }
 

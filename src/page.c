@@ -94,7 +94,7 @@ void *crowd_page_extend(struct page *page) {
     page->free = chain;
   }
   page_set_bump(page, bump);
-  crowd_page_set_used(page, crowd_page_used(page) + 1);
+  crowd_page_add_used(page, 1);
   return first;
 }
 
@@ -135,7 +135,7 @@ uint32_t crowd_page_collect(struct page *page) {
     tail->next = page->free;
     page->free = list;
   }
-  crowd_page_set_used(page, crowd_page_used(page) - count);
+  crowd_page_add_used(page, -(int32_t)count);
   return count;
 }
 
